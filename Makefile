@@ -1,0 +1,86 @@
+# lhyve: bhyve for Linux/KVM.  See README.md.
+CC ?= gcc
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+SANITIZE ?=
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wvla -Wundef -Wno-unused-parameter \
+	-Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE -pthread -fno-strict-aliasing
+LDFLAGS += -pthread
+LDLIBS +=
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+MAIN_SRCS := src/bhyve.c
+LIB_SRCS := $(filter-out $(MAIN_SRCS),$(sort $(shell find src -name '*.c')))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/liblhyve.a
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+PROGS := $(BUILD)/bhyve
+
+.PHONY: all setup check check-unit check-guest check-linux demo install clean guests
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bhyve: $(BUILD)/src/bhyve.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+# Test guests (freestanding, built with the system gcc).
+include tests/guest/guest.mk
+
+setup:
+	scripts/setup
+
+check-unit: all $(UNIT_BINS)
+	scripts/run-tests unit $(UNIT_BINS)
+
+check-guest: all guests
+	scripts/run-tests guest
+
+# The README's test command: set up, build, run every test.
+check:
+	scripts/setup
+	$(MAKE) all $(UNIT_BINS) guests
+	scripts/run-tests all $(UNIT_BINS)
+
+# Long check (not in CI): boot Debian's cloud kernel to a busybox shell.
+check-linux: all
+	scripts/setup --linux
+	tests/linux/run.sh check
+
+# Set up and boot a Linux guest interactively on the serial console.
+demo: all
+	scripts/setup --linux
+	tests/linux/run.sh demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 644 docs/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 docs/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,66 @@
+/*
+ * Firmware tables written into guest memory: e820 map, ACPI (RSDP, XSDT,
+ * FADT, FACS, MADT, HPET?, DSDT), Intel MP table, SMBIOS. Layout from
+ * x86_platform.h. Builders return 0 or -errno (never write outside RAM).
+ */
+#ifndef LHYVE_TABLES_H
+#define LHYVE_TABLES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mem.h"
+
+/* ---- e820 ---- */
+#define E820_RAM 1
+#define E820_RESERVED 2
+#define E820_ACPI 3
+#define E820_MAX 16
+
+struct e820_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+} __attribute__((packed));
+
+struct e820_map {
+	struct e820_entry e[E820_MAX];
+	unsigned n;
+};
+
+/*
+ * RAM [0, PLAT_EBDA), reserved [PLAT_EBDA, 1 MiB) (EBDA, ACPI, SMBIOS, BIOS
+ * area), RAM [1 MiB, lowmem), RAM [4 GiB, 4 GiB + highmem) if highmem.
+ */
+void e820_build(struct e820_map *map, uint64_t lowmem, uint64_t highmem);
+
+/* ---- ACPI ---- */
+struct acpi_params {
+	unsigned ncpus;      /* APIC IDs are 0..ncpus-1 */
+	bool x2apic;         /* guest starts in x2APIC mode (-x) */
+	bool hpet;           /* describe an HPET (only if the core provides one) */
+	bool pci;            /* describe PCI host bridge / MCFG (issue 3 adds it) */
+	uint64_t lowmem, highmem;
+};
+/* Write tables into [PLAT_ACPI_BASE, PLAT_ACPI_END); *rsdp_gpa = RSDP address. */
+int acpi_build(struct guest_mem *gm, const struct acpi_params *p, uint64_t *rsdp_gpa);
+
+/* ---- MP table (MP spec 1.4) at PLAT_EBDA ---- */
+int mptable_build(struct guest_mem *gm, unsigned ncpus);
+
+/* ---- SMBIOS 2.x entry point + structures at PLAT_SMBIOS_BASE ---- */
+struct smbios_params {
+	uint8_t uuid[16];    /* system UUID (type 1), in SMBIOS byte order */
+	unsigned ncpus;
+	uint64_t ram_size;
+	/* Strings (NULL = default). Keys of bhyve_config(5): bios.vendor ... */
+	const char *bios_vendor, *bios_version, *bios_release_date;
+	const char *system_manufacturer, *system_product_name, *system_version,
+		*system_serial_number, *system_sku, *system_family_name;
+	const char *board_manufacturer, *board_product_name, *board_version,
+		*board_serial_number, *board_asset_tag, *board_location;
+	const char *chassis_manufacturer, *chassis_version, *chassis_serial_number,
+		*chassis_asset_tag, *chassis_sku;
+};
+int smbios_build(struct guest_mem *gm, const struct smbios_params *p);
+
+#endif

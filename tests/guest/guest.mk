@@ -1,0 +1,3 @@
+# Test guests: placeholder until the guest suite lands.
+.PHONY: guests
+guests:
