@@ -1,0 +1,249 @@
+/*
+ * bhyve: run one virtual machine on Linux/KVM with FreeBSD bhyve(8)'s
+ * command line. argv -> config tree -> VM -> explicit init -> run.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "lhyve/chardev.h"
+#include "lhyve/cli.h"
+#include "lhyve/config.h"
+#include "lhyve/event.h"
+#include "lhyve/hw.h"
+#include "lhyve/log.h"
+#include "lhyve/registry.h"
+#include "lhyve/vm.h"
+
+#define EX_USAGE 64
+
+/* Show "bhyve: NAME" as the process title (libvirt looks for it). */
+static void set_proctitle(int argc, char **argv, const char *name)
+{
+	char *start = argv[0], *end = argv[0] + strlen(argv[0]);
+	char title[256];
+
+	for (int i = 1; i < argc; i++)
+		if (argv[i] == end + 1)
+			end = argv[i] + strlen(argv[i]);
+	snprintf(title, sizeof(title), "bhyve: %s", name);
+	size_t room = (size_t)(end - start);
+	memset(start, 0, room);
+	memcpy(start, title, strlen(title) < room ? strlen(title) : room);
+	prctl(PR_SET_NAME, "bhyve", 0, 0, 0);
+}
+
+static void fatal_signal(int sig)
+{
+	chardev_restore_terminals();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+struct sigctx {
+	struct vm *vm;
+};
+
+/* Die by `sig` as bhyve would, leaving the terminal and the registry clean. */
+static void die_by_signal(struct vm *vm, int sig)
+{
+	sigset_t set;
+
+	chardev_restore_terminals();
+	registry_release(vm->reg);
+	vm->reg = NULL;
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+static void signal_cb(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+
+	while (read(vm->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int sig = (int)si.ssi_signo;
+		if (sig == SIGTERM && vm->pm && pm_power_button(vm->pm)) {
+			log_info("SIGTERM: ACPI power button pressed");
+			continue;
+		}
+		die_by_signal(vm, sig);
+	}
+}
+
+static int setup_signals(struct vm *vm, sigset_t *handled)
+{
+	struct sigaction sa = { .sa_handler = fatal_signal, .sa_flags = SA_RESETHAND };
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		sigaction(fatal[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	vm->sigfd = signalfd(-1, handled, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (vm->sigfd < 0)
+		return -errno;
+	return ev_add_fd(vm->loop, vm->sigfd, EPOLLIN, signal_cb, vm);
+}
+
+static int read_topology(struct vm *vm, char *err, size_t errlen)
+{
+	uint64_t cpus, sockets, cores, threads;
+	struct config *c = vm->cfg;
+
+	if (config_get_uint(c, "cpus", 1, &cpus) < 0 || config_get_uint(c, "sockets", cpus, &sockets) < 0 ||
+	    config_get_uint(c, "cores", 1, &cores) < 0 || config_get_uint(c, "threads", 1, &threads) < 0 ||
+	    cpus == 0 || sockets == 0 || cores == 0 || threads == 0 ||
+	    sockets * cores * threads != cpus || cpus > 255) {
+		snprintf(err, errlen, "invalid cpu topology: cpus=%s sockets=%s cores=%s threads=%s",
+			 config_get(c, "cpus") ?: "1", config_get(c, "sockets") ?: "-",
+			 config_get(c, "cores") ?: "1", config_get(c, "threads") ?: "1");
+		return -EINVAL;
+	}
+	int max = vcpu_max_supported(vm);
+	if (max > 0 && cpus > (uint64_t)max) {
+		snprintf(err, errlen, "%llu vCPUs requested, this host's KVM supports %d",
+			 (unsigned long long)cpus, max);
+		return -EINVAL;
+	}
+	vm->ncpus = (unsigned)cpus;
+	vm->sockets = (unsigned)sockets;
+	vm->cores = (unsigned)cores;
+	vm->threads = (unsigned)threads;
+	for (uint64_t i = vm->ncpus; i < 1024; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "vcpu.%llu.cpuset", (unsigned long long)i);
+		if (config_has(c, key)) {
+			snprintf(err, errlen, "%s: the VM has only %u vCPUs", key, vm->ncpus);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int read_policy(struct vm *vm, char *err, size_t errlen)
+{
+	const char *nw = config_get(vm->cfg, "x86.nested_workarounds");
+
+	config_get_bool(vm->cfg, "x86.strictio", false, &vm->strictio);
+	config_get_bool(vm->cfg, "x86.strictmsr", true, &vm->strictmsr);
+	config_get_bool(vm->cfg, "x86.x2apic", false, &vm->x2apic);
+	config_get_bool(vm->cfg, "x86.mptable", true, &vm->mptable);
+	config_get_bool(vm->cfg, "acpi_tables", true, &vm->acpi);
+	if (!nw || strcmp(nw, "auto") == 0) {
+		vm->nested_workarounds = cpuid_host_emulates_ring0();
+	} else if (config_parse_bool(nw, &vm->nested_workarounds) < 0) {
+		snprintf(err, errlen, "invalid value '%s' for key 'x86.nested_workarounds'", nw);
+		return -EINVAL;
+	}
+	if (vm->nested_workarounds)
+		log_info("host KVM emulates guest kernel code: hiding CX16/XSAVE/AVX family in CPUID");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct vm vm;
+	struct config *cfg;
+	char err[1024] = "";
+	sigset_t handled;
+	int rc;
+
+	log_init("bhyve");
+	memset(&vm, 0, sizeof(vm));
+	vm.kvm_fd = vm.vm_fd = vm.sigfd = -1;
+
+	cfg = config_new();
+	if (!cfg) {
+		log_err("out of memory");
+		return VM_EXIT_ERROR;
+	}
+	cli_set_defaults(cfg);
+	rc = cli_parse(argc, argv, cfg, stdout, stderr);
+	if (rc != CLI_CONTINUE) {
+		config_free(cfg);
+		return rc;
+	}
+	if (config_validate(cfg, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		config_free(cfg);
+		return EX_USAGE;
+	}
+	bool dump = false;
+	config_get_bool(cfg, "config.dump", false, &dump);
+	if (dump) {
+		config_dump(cfg, stdout);
+		config_free(cfg);
+		return 1;
+	}
+	vm.cfg = cfg;
+	vm.name = config_get(cfg, "name");
+	set_proctitle(argc, argv, vm.name);
+
+	/* Signals handled on the event loop; vCPU kicks only in vCPU threads. */
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGTERM);
+	sigaddset(&handled, SIGINT);
+	sigaddset(&handled, SIGHUP);
+	sigaddset(&handled, SIGQUIT);
+	sigset_t blocked = handled;
+	sigaddset(&blocked, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
+
+	if ((rc = registry_claim(vm.name, &vm.reg, err, sizeof(err))) < 0)
+		goto err;
+	if ((rc = vm_create(&vm, cfg, err, sizeof(err))) < 0 ||
+	    (rc = read_topology(&vm, err, sizeof(err))) < 0 ||
+	    (rc = read_policy(&vm, err, sizeof(err))) < 0 ||
+	    (rc = cpuid_build(&vm, err, sizeof(err))) < 0 ||
+	    (rc = machine_init(&vm, err, sizeof(err))) < 0 ||
+	    (rc = vcpu_create_all(&vm, err, sizeof(err))) < 0)
+		goto err;
+	if ((rc = boot_setup_bsp(&vm, &vm.vcpus[0])) < 0) {
+		snprintf(err, sizeof(err), "cannot set up the boot vCPU: %s", strerror(-rc));
+		goto err;
+	}
+	if ((rc = setup_signals(&vm, &handled)) < 0) {
+		snprintf(err, sizeof(err), "cannot set up signal handling: %s", strerror(-rc));
+		goto err;
+	}
+	if ((rc = vcpu_start_all(&vm, err, sizeof(err))) < 0)
+		goto err_stop;
+	if ((rc = vcpu_halt_watch_start(&vm)) < 0) {
+		snprintf(err, sizeof(err), "cannot start the halt watch: %s", strerror(-rc));
+		goto err_stop;
+	}
+	evloop_run(vm.loop);
+	vm_request_stop(&vm, VM_EXIT_ERROR); /* no-op unless the loop failed */
+	vcpu_join_all(&vm);
+	rc = vm.exit_code;
+	goto out;
+
+err_stop:
+	vm_request_stop(&vm, VM_EXIT_ERROR);
+	vcpu_join_all(&vm);
+err:
+	log_err("%s", err);
+	rc = VM_EXIT_ERROR;
+out:
+	ev_timer_free(vm.halt_timer);
+	vcpu_destroy_all(&vm);
+	machine_fini(&vm);
+	if (vm.sigfd >= 0)
+		close(vm.sigfd);
+	registry_release(vm.reg);
+	vm_destroy(&vm);
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,445 @@
+/*
+ * vCPU threads: KVM_RUN and exit dispatch. Each thread touches only its own
+ * struct vcpu, the (thread-safe) buses and vm_request_stop(). The kick
+ * signal (SIGUSR1, empty handler) interrupts KVM_RUN; run->immediate_exit
+ * closes the race with a kick that lands just before KVM_RUN.
+ */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lhyve/config.h"
+#include "lhyve/event.h"
+#include "lhyve/log.h"
+#include "lhyve/vm.h"
+
+#define SIG_VCPU_KICK SIGUSR1
+#define HALT_CHECK_NS 100000000ULL
+
+static void kick_handler(int sig) { (void)sig; }
+
+static struct kvm_run *vrun(struct vcpu *v) { return v->run; }
+
+int vcpu_create_all(struct vm *vm, char *err, size_t errlen)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIG_VCPU_KICK, &sa, NULL); /* no SA_RESTART: KVM_RUN returns EINTR */
+
+	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		v->vm = vm;
+		v->id = i;
+		v->fd = -1;
+		snprintf(v->name, sizeof(v->name), "vcpu %u", i);
+		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+		if (v->fd < 0) {
+			snprintf(err, errlen, "KVM_CREATE_VCPU %u: %s", i, strerror(errno));
+			return -errno;
+		}
+		v->run = mmap(NULL, (size_t)vm->vcpu_mmap_size, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, v->fd, 0);
+		if (v->run == MAP_FAILED) {
+			v->run = NULL;
+			snprintf(err, errlen, "mmap vcpu %u: %s", i, strerror(errno));
+			return -errno;
+		}
+		int rc = cpuid_apply(vm, v);
+		if (rc < 0) {
+			snprintf(err, errlen, "KVM_SET_CPUID2 vcpu %u: %s", i, strerror(-rc));
+			return rc;
+		}
+		if ((rc = boot_setup_lapic(vm, v)) < 0) {
+			snprintf(err, errlen, "LAPIC setup vcpu %u: %s", i, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static bool stopping(struct vm *vm)
+{
+	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
+}
+
+static void handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = vrun(v);
+	struct vm *vm = v->vm;
+	uint8_t *p = (uint8_t *)run + run->io.data_offset;
+	bool write = run->io.direction == KVM_EXIT_IO_OUT;
+	unsigned size = run->io.size;
+
+	v->stats[VCPU_STAT_IO]++;
+	for (uint32_t i = 0; i < run->io.count; i++, p += size) {
+		uint64_t data = 0;
+		if (write)
+			memcpy(&data, p, size);
+		int rc = bus_access(&vm->pio, run->io.port, size, write, &data);
+		if (rc == -ENOENT && vm->strictio) {
+			log_err("vcpu %u: unhandled I/O port 0x%x %s (size %u) with strict I/O (-e)",
+				v->id, run->io.port, write ? "write" : "read", size);
+			vm_request_stop(vm, VM_EXIT_ERROR);
+			return;
+		}
+		if (!write)
+			memcpy(p, &data, size);
+	}
+}
+
+static void handle_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = vrun(v);
+	uint64_t data = 0;
+	unsigned len = run->mmio.len;
+
+	v->stats[VCPU_STAT_MMIO]++;
+	if (len == 0 || len > 8)
+		return;
+	if (run->mmio.is_write)
+		memcpy(&data, run->mmio.data, len);
+	int rc = bus_access(&v->vm->mmio, run->mmio.phys_addr, len, run->mmio.is_write, &data);
+	if (rc == -ENOENT)
+		log_debug("vcpu %u: unhandled MMIO %s at 0x%llx", v->id,
+			  run->mmio.is_write ? "write" : "read",
+			  (unsigned long long)run->mmio.phys_addr);
+	if (!run->mmio.is_write)
+		memcpy(run->mmio.data, &data, len);
+}
+
+static void handle_msr(struct vcpu *v, bool write)
+{
+	struct kvm_run *run = vrun(v);
+
+	v->stats[VCPU_STAT_MSR]++;
+	if (v->vm->strictmsr) {
+		log_debug("vcpu %u: %s of unknown MSR 0x%x: #GP", v->id,
+			  write ? "write" : "read", run->msr.index);
+		run->msr.error = 1;
+	} else {
+		run->msr.error = 0;
+		if (!write)
+			run->msr.data = 0;
+	}
+}
+
+/* Read up to n instruction bytes at the current RIP (linear -> physical). */
+static int read_insn(struct vcpu *v, uint64_t *rip_out, uint8_t *buf, size_t n)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_translation tr;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	*rip_out = regs.rip;
+	memset(&tr, 0, sizeof(tr));
+	tr.linear_address = sregs.cs.base + regs.rip;
+	if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
+		return -EFAULT;
+	/* Byte by byte: the instruction may straddle a page. */
+	for (size_t i = 0; i < n; i++) {
+		struct kvm_translation t2 = { .linear_address = tr.linear_address + i };
+		if (ioctl(v->fd, KVM_TRANSLATE, &t2) < 0 || !t2.valid ||
+		    gm_read(&v->vm->mem, t2.physical_address, &buf[i], 1) < 0)
+			return (int)i;
+	}
+	return (int)n;
+}
+
+/*
+ * This host's KVM may fail to emulate INT3 in guest kernel mode (see
+ * docs/design.md). Deliver it as the CPU would: RIP past the INT3, #BP.
+ */
+static bool int3_fixup(struct vcpu *v)
+{
+	struct kvm_regs regs;
+	struct kvm_vcpu_events ev;
+	uint8_t b;
+	uint64_t rip;
+
+	if (read_insn(v, &rip, &b, 1) != 1 || b != 0xCC)
+		return false;
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return false;
+	regs.rip += 1;
+	ev.exception.injected = 1;
+	ev.exception.nr = 3;
+	ev.exception.has_error_code = 0;
+	ev.exception.error_code = 0;
+	ev.flags = 0;
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0 || ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return false;
+	v->stats[VCPU_STAT_INT3_FIXUP]++;
+	return true;
+}
+
+static void report_internal_error(struct vcpu *v)
+{
+	struct kvm_run *run = vrun(v);
+	uint8_t insn[16];
+	char hex[16 * 3 + 1] = "";
+	uint64_t rip = 0;
+	int n = read_insn(v, &rip, insn, sizeof(insn));
+
+	for (int i = 0; i < n; i++)
+		snprintf(hex + i * 3, sizeof(hex) - (size_t)i * 3, "%02x ", insn[i]);
+	if (n > 0)
+		hex[n * 3 - 1] = '\0';
+	log_err("vcpu %u: KVM internal error (suberror %u%s) at rip 0x%llx, instruction bytes: %s",
+		v->id, run->internal.suberror,
+		run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+			", the host could not emulate a guest instruction" : "",
+		(unsigned long long)rip, n > 0 ? hex : "(unreadable)");
+}
+
+static void halt_check(struct vcpu *v)
+{
+	struct kvm_mp_state mp;
+	struct kvm_regs regs;
+	int halted = 0, inactive = 0;
+
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0) {
+		if (mp.mp_state == KVM_MP_STATE_HALTED &&
+		    ioctl(v->fd, KVM_GET_REGS, &regs) == 0 && !(regs.rflags & (1u << 9)))
+			halted = 1;
+		if (mp.mp_state == KVM_MP_STATE_UNINITIALIZED ||
+		    mp.mp_state == KVM_MP_STATE_INIT_RECEIVED)
+			inactive = 1;
+	}
+	v->halted_noint = halted;
+	v->inactive = inactive;
+	__atomic_store_n(&v->halt_check, 0, __ATOMIC_RELEASE);
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	struct kvm_run *run = vrun(v);
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIG_VCPU_KICK);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!stopping(vm)) {
+		if (__atomic_load_n(&v->halt_check, __ATOMIC_ACQUIRE))
+			halt_check(v);
+		int rc = ioctl(v->fd, KVM_RUN, 0);
+		if (rc < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				run->immediate_exit = 0;
+				v->stats[VCPU_STAT_INTR]++;
+				continue;
+			}
+			log_err("vcpu %u: KVM_RUN: %s", v->id, strerror(errno));
+			vm_request_stop(vm, VM_EXIT_ERROR);
+			break;
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			handle_io(v);
+			break;
+		case KVM_EXIT_MMIO:
+			handle_mmio(v);
+			break;
+		case KVM_EXIT_X86_RDMSR:
+			handle_msr(v, false);
+			break;
+		case KVM_EXIT_X86_WRMSR:
+			handle_msr(v, true);
+			break;
+		case KVM_EXIT_INTR:
+			v->stats[VCPU_STAT_INTR]++;
+			break;
+		case KVM_EXIT_HLT:
+			v->stats[VCPU_STAT_HLT]++;
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			v->stats[VCPU_STAT_SHUTDOWN]++;
+			log_info("vcpu %u: triple fault", v->id);
+			vm_request_stop(vm, VM_EXIT_TRIPLEFAULT);
+			break;
+		case KVM_EXIT_SYSTEM_EVENT:
+			if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
+				vm_request_stop(vm, VM_EXIT_RESET);
+			else if (run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN)
+				vm_request_stop(vm, VM_EXIT_POWEROFF);
+			else
+				vm_request_stop(vm, VM_EXIT_ERROR);
+			break;
+		case KVM_EXIT_INTERNAL_ERROR:
+			v->stats[VCPU_STAT_INTERNAL]++;
+			if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && int3_fixup(v))
+				break;
+			report_internal_error(v);
+			vm_request_stop(vm, VM_EXIT_ERROR);
+			break;
+		case KVM_EXIT_FAIL_ENTRY:
+			log_err("vcpu %u: VM entry failed (hardware reason 0x%llx)", v->id,
+				(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			vm_request_stop(vm, VM_EXIT_ERROR);
+			break;
+		default:
+			v->stats[VCPU_STAT_OTHER]++;
+			log_err("vcpu %u: unexpected KVM exit reason %u", v->id, run->exit_reason);
+			vm_request_stop(vm, VM_EXIT_ERROR);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void pin_thread(struct vm *vm, struct vcpu *v)
+{
+	char key[48];
+	const char *s;
+	cpu_set_t set;
+
+	snprintf(key, sizeof(key), "vcpu.%u.cpuset", v->id);
+	s = config_get(vm->cfg, key);
+	if (!s)
+		return;
+	CPU_ZERO(&set);
+	/* "a,b,c-d" (validated by config_validate). */
+	while (*s) {
+		char *end;
+		unsigned long a = strtoul(s, &end, 10), b = a;
+		if (*end == '-')
+			b = strtoul(end + 1, &end, 10);
+		for (unsigned long c = a; c <= b && c < CPU_SETSIZE; c++)
+			CPU_SET(c, &set);
+		s = *end == ',' ? end + 1 : end;
+		if (end == s && *s)
+			break;
+	}
+	int rc = pthread_setaffinity_np(v->thread, sizeof(set), &set);
+	if (rc)
+		log_warn("vcpu %u: cannot pin to host CPUs %s: %s", v->id,
+			 config_get(vm->cfg, key), strerror(rc));
+}
+
+int vcpu_start_all(struct vm *vm, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		int rc = pthread_create(&v->thread, NULL, vcpu_thread, v);
+		if (rc) {
+			snprintf(err, errlen, "cannot start vcpu %u thread: %s", i, strerror(rc));
+			return -rc;
+		}
+		v->thread_started = true;
+		pthread_setname_np(v->thread, v->name);
+		pin_thread(vm, v);
+	}
+	return 0;
+}
+
+void vcpu_kick_all(struct vm *vm)
+{
+	if (!vm->vcpus)
+		return;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (v->run)
+			vrun(v)->immediate_exit = 1;
+		if (v->thread_started)
+			pthread_kill(v->thread, SIG_VCPU_KICK);
+	}
+}
+
+void vcpu_join_all(struct vm *vm)
+{
+	if (!vm->vcpus)
+		return;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (v->thread_started) {
+			pthread_join(v->thread, NULL);
+			v->thread_started = false;
+		}
+	}
+}
+
+void vcpu_destroy_all(struct vm *vm)
+{
+	if (!vm->vcpus)
+		return;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (v->run)
+			munmap(v->run, (size_t)vm->vcpu_mmap_size);
+		if (v->fd >= 0)
+			close(v->fd);
+	}
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+}
+
+/*
+ * "All vCPUs halted with interrupts disabled" (bhyve exit status 2). With
+ * the in-kernel LAPIC, HLT never leaves KVM_RUN, so the loop asks each vCPU
+ * thread periodically (a kick makes it look at its own state) and stops the
+ * VM when every started vCPU reports HLT with IF=0.
+ */
+static void halt_timer_cb(void *opaque)
+{
+	struct vm *vm = opaque;
+	unsigned halted = 0, inactive = 0, pending = 0;
+
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (__atomic_load_n(&v->halt_check, __ATOMIC_ACQUIRE)) {
+			pending++;
+			continue;
+		}
+		if (v->halted_noint)
+			halted++;
+		else if (v->inactive)
+			inactive++;
+	}
+	if (!pending && halted > 0 && halted + inactive == vm->ncpus) {
+		log_info("all vCPUs halted with interrupts disabled");
+		vm_request_stop(vm, VM_EXIT_HALT);
+		return;
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (__atomic_load_n(&v->halt_check, __ATOMIC_ACQUIRE))
+			continue;
+		__atomic_store_n(&v->halt_check, 1, __ATOMIC_RELEASE);
+		vrun(v)->immediate_exit = 1;
+		pthread_kill(v->thread, SIG_VCPU_KICK);
+	}
+}
+
+int vcpu_halt_watch_start(struct vm *vm)
+{
+	vm->halt_timer = ev_timer_new(vm->loop, halt_timer_cb, vm);
+	if (!vm->halt_timer)
+		return -ENOMEM;
+	return ev_timer_arm(vm->halt_timer, HALT_CHECK_NS, HALT_CHECK_NS);
+}
+
+int vcpu_max_supported(struct vm *vm)
+{
+	int n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (n <= 0)
+		n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	return n > 0 ? n : -1;
+}
