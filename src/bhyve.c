@@ -99,28 +99,22 @@ static int setup_signals(struct vm *vm, sigset_t *handled)
 
 static int read_topology(struct vm *vm, char *err, size_t errlen)
 {
-	uint64_t cpus, sockets, cores, threads;
+	struct config_topology t;
 	struct config *c = vm->cfg;
 
-	if (config_get_uint(c, "cpus", 1, &cpus) < 0 || config_get_uint(c, "sockets", cpus, &sockets) < 0 ||
-	    config_get_uint(c, "cores", 1, &cores) < 0 || config_get_uint(c, "threads", 1, &threads) < 0 ||
-	    cpus == 0 || sockets == 0 || cores == 0 || threads == 0 ||
-	    sockets * cores * threads != cpus || cpus > 255) {
-		snprintf(err, errlen, "invalid cpu topology: cpus=%s sockets=%s cores=%s threads=%s",
-			 config_get(c, "cpus") ?: "1", config_get(c, "sockets") ?: "-",
-			 config_get(c, "cores") ?: "1", config_get(c, "threads") ?: "1");
+	if (config_get_topology(c, &t, err, errlen) < 0)
 		return -EINVAL;
-	}
+	uint64_t cpus = t.cpus;
 	int max = vcpu_max_supported(vm);
 	if (max > 0 && cpus > (uint64_t)max) {
 		snprintf(err, errlen, "%llu vCPUs requested, this host's KVM supports %d",
 			 (unsigned long long)cpus, max);
 		return -EINVAL;
 	}
-	vm->ncpus = (unsigned)cpus;
-	vm->sockets = (unsigned)sockets;
-	vm->cores = (unsigned)cores;
-	vm->threads = (unsigned)threads;
+	vm->ncpus = t.cpus;
+	vm->sockets = t.sockets;
+	vm->cores = t.cores;
+	vm->threads = t.threads;
 	for (uint64_t i = vm->ncpus; i < 1024; i++) {
 		char key[32];
 		snprintf(key, sizeof(key), "vcpu.%llu.cpuset", (unsigned long long)i);

@@ -62,4 +62,68 @@ int config_foreach_child(const struct config *c, const char *node,
  */
 int config_validate(struct config *c, char *err, size_t errlen);
 
+/* --- Additions (config.c / config_schema.c) --- */
+
+/* Longest key config_set accepts (characters). */
+#define CONFIG_KEY_MAX 255
+
+/*
+ * Like config_get, but on failure (unset reference, loop, unterminated
+ * "%(") writes one line into err (if non-NULL).
+ */
+const char *config_get_err(struct config *c, const char *key, char *err,
+			   size_t errlen);
+/*
+ * Call fn(opaque, key, raw value) for every leaf in tree order; a nonzero
+ * return from fn stops the walk and is returned. fn must not change the tree.
+ */
+int config_foreach_leaf(const struct config *c,
+			int (*fn)(void *opaque, const char *key, const char *value),
+			void *opaque);
+/* Parse an unsigned integer: decimal, 0x hex, 0 octal; no sign, no blanks. */
+int config_parse_uint(const char *s, uint64_t *out);
+/* Parse a host CPU list such as "0,2-3" (each CPU < CONFIG_CPUSET_MAX). */
+#define CONFIG_CPUSET_MAX 1024
+int config_parse_cpuset(const char *s, void (*fn)(void *opaque, unsigned cpu),
+			void *opaque);
+
+/* vCPU topology from cpus/sockets/cores/threads, with bhyve's defaulting. */
+struct config_topology {
+	unsigned cpus, sockets, cores, threads;
+};
+#define CONFIG_MAX_CPUS 255
+/* 0, or -EINVAL with a message when the keys are bad or inconsistent. */
+int config_get_topology(struct config *c, struct config_topology *t, char *err,
+			size_t errlen);
+
+/* The schema of known keys (config_schema.c), also used for the man page. */
+enum config_type {
+	CONFIG_T_STRING,
+	CONFIG_T_BOOL,
+	CONFIG_T_UINT,    /* min..max */
+	CONFIG_T_MEMSIZE,
+	CONFIG_T_UUID,
+	CONFIG_T_CPUSET,
+	CONFIG_T_ENUM,    /* one of choices */
+	CONFIG_T_NAME,    /* VM name */
+};
+
+struct config_key_info {
+	/* Dotted key; a component "*" matches a decimal number. */
+	const char *pattern;
+	enum config_type type;
+	uint64_t min, max;
+	const char *const *choices; /* NULL terminated */
+	const char *def;            /* default as text, NULL: none/unset */
+	const char *desc;           /* one line */
+};
+
+/* i-th schema entry, NULL past the end (PCI device keys are not listed). */
+const struct config_key_info *config_schema_at(size_t i);
+/* Schema entry matching a full key, or NULL (also NULL for pci.* keys). */
+const struct config_key_info *config_schema_find(const char *key);
+/* 0 if value is valid for the entry; else -EINVAL and "(expected ...)" text in err. */
+int config_schema_check(const struct config_key_info *ki, const char *value,
+			char *err, size_t errlen);
+
 #endif
