@@ -32,6 +32,12 @@ struct e820_map {
  * area), RAM [1 MiB, lowmem), RAM [4 GiB, 4 GiB + highmem) if highmem.
  */
 void e820_build(struct e820_map *map, uint64_t lowmem, uint64_t highmem);
+/*
+ * Insert [addr, addr+size) keeping the map sorted. Returns 0, -EINVAL (empty
+ * or wrapping range), -EEXIST (overlaps an entry) or -ENOSPC (map full).
+ * For reserving MMIO windows the OS must know about (e.g. PCIe ECAM).
+ */
+int e820_add(struct e820_map *map, uint64_t addr, uint64_t size, uint32_t type);
 
 /* ---- ACPI ---- */
 struct acpi_params {
@@ -40,11 +46,21 @@ struct acpi_params {
 	bool hpet;           /* describe an HPET (only if the core provides one) */
 	bool pci;            /* describe PCI host bridge / MCFG (issue 3 adds it) */
 	uint64_t lowmem, highmem;
+	unsigned com_mask;   /* bit N set: COM(N+1) exists (described in the DSDT) */
 };
-/* Write tables into [PLAT_ACPI_BASE, PLAT_ACPI_END); *rsdp_gpa = RSDP address. */
+/*
+ * Write RSDP, XSDT, RSDT, FADT, FACS, MADT, DSDT into [PLAT_ACPI_BASE,
+ * PLAT_ACPI_END) (RSDP first, at PLAT_ACPI_BASE); *rsdp_gpa = RSDP address.
+ * Returns 0, -EINVAL (ncpus not 1..254), -EOPNOTSUPP (hpet/pci not yet
+ * described), -ENOSPC (tables do not fit), -EFAULT (region not in RAM).
+ */
 int acpi_build(struct guest_mem *gm, const struct acpi_params *p, uint64_t *rsdp_gpa);
 
-/* ---- MP table (MP spec 1.4) at PLAT_EBDA ---- */
+/*
+ * ---- MP table (MP spec 1.4) at PLAT_EBDA ----
+ * Floating pointer then configuration table, all below 0xA0000. Returns 0,
+ * -EINVAL (ncpus 0 or > 254), -ENOSPC (more CPUs than fit: max 40), -EFAULT.
+ */
 int mptable_build(struct guest_mem *gm, unsigned ncpus);
 
 /* ---- SMBIOS 2.x entry point + structures at PLAT_SMBIOS_BASE ---- */
@@ -61,6 +77,11 @@ struct smbios_params {
 	const char *chassis_manufacturer, *chassis_version, *chassis_serial_number,
 		*chassis_asset_tag, *chassis_sku;
 };
+/*
+ * SMBIOS 2.8 32-bit entry point at PLAT_SMBIOS_BASE, then structures types
+ * 0, 1, 2, 3, 4 (x ncpus), 16, 17, 19 (per RAM range), 32, 127. Empty strings
+ * leave the field unset. Returns 0, -EINVAL, -ENOSPC or -EFAULT.
+ */
 int smbios_build(struct guest_mem *gm, const struct smbios_params *p);
 
 #endif

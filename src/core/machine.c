@@ -233,8 +233,11 @@ static int setup_tables(struct vm *vm, char *err, size_t errlen)
 		}
 	}
 	if (vm->mptable && (rc = mptable_build(&vm->mem, vm->ncpus)) < 0) {
-		snprintf(err, errlen, "cannot build the MP table: %s", strerror(-rc));
-		return rc;
+		if (rc != -ENOSPC) {
+			snprintf(err, errlen, "cannot build the MP table: %s", strerror(-rc));
+			return rc;
+		}
+		log_warn("no MP table: %u vCPUs do not fit in it (ACPI describes them)", vm->ncpus);
 	}
 	if (uuid) {
 		if (parse_uuid(uuid, sp.uuid) < 0) {

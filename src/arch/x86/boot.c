@@ -130,17 +130,18 @@ int boot_setup_bsp(struct vm *vm, struct vcpu *v)
 int boot_setup_lapic(struct vm *vm, struct vcpu *v)
 {
 	struct kvm_lapic_state la;
-	struct {
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
+		uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
 	} msrs;
+	struct kvm_msr_entry *e = (struct kvm_msr_entry *)(msrs.buf + sizeof(struct kvm_msrs));
 	uint32_t x;
 
 	if (vm->x2apic) {
 		memset(&msrs, 0, sizeof(msrs));
 		msrs.hdr.nmsrs = 1;
-		msrs.e.index = MSR_IA32_APIC_BASE;
-		msrs.e.data = PLAT_LAPIC_BASE | APIC_BASE_EN | APIC_BASE_EXTD |
+		e->index = MSR_IA32_APIC_BASE;
+		e->data = PLAT_LAPIC_BASE | APIC_BASE_EN | APIC_BASE_EXTD |
 			      (v->id == 0 ? APIC_BASE_BSP : 0);
 		if (ioctl(v->fd, KVM_SET_MSRS, &msrs) != 1)
 			return -EINVAL;
