@@ -22,6 +22,13 @@ struct boot_spec {
 	const char *kernel;  /* host path, required */
 	const char *initrd;  /* host path or NULL (multiboot: loaded as module 0) */
 	const char *cmdline; /* NULL = "" */
+	/*
+	 * Optional in-memory initrd (tests, fuzzers, callers that already read
+	 * it): used instead of reading `initrd` when non-NULL; `initrd` then
+	 * only names it in messages and the multiboot module string.
+	 */
+	const void *initrd_data;
+	size_t initrd_size;
 };
 
 struct boot_info {
@@ -41,7 +48,12 @@ int loader_load(const struct boot_spec *spec, struct guest_mem *gm,
 		const struct e820_map *e820, uint64_t rsdp_gpa,
 		struct boot_info *bi, char *err, size_t errlen);
 
-/* The individual formats work on an image already read into memory. */
+/*
+ * The individual formats work on a kernel image already read into memory;
+ * the initrd comes from spec->initrd_data, else is read from spec->initrd.
+ * Same error convention as loader_load; on failure guest memory may
+ * already be partly written.
+ */
 int bzimage_load(const uint8_t *img, size_t len, const struct boot_spec *spec,
 		 struct guest_mem *gm, const struct e820_map *e820,
 		 uint64_t rsdp_gpa, struct boot_info *bi, char *err, size_t errlen);
@@ -51,7 +63,7 @@ int pvh_load(const uint8_t *img, size_t len, const struct boot_spec *spec,
 int multiboot_load(const uint8_t *img, size_t len, const struct boot_spec *spec,
 		   struct guest_mem *gm, const struct e820_map *e820,
 		   uint64_t rsdp_gpa, struct boot_info *bi, char *err, size_t errlen);
-/* Format probes (no side effects). */
+/* Format probes (no side effects): 1 if the image claims that format, else 0. */
 int bzimage_probe(const uint8_t *img, size_t len);
 int pvh_probe(const uint8_t *img, size_t len);
 int multiboot_probe(const uint8_t *img, size_t len);

@@ -47,7 +47,7 @@ static const unsigned char plat_com_irq[4] = { 4, 3, 4, 3 };
 
 /* ---- Low memory map used by the loaders and table builders ---- */
 #define PLAT_GDT_ADDR 0x500        /* boot GDT (core) */
-#define PLAT_BOOT_STACK 0x8000     /* initial stack top for 32-bit entries */
+#define PLAT_BOOT_STACK 0x6000     /* initial stack top (grows down to 0x1000) */
 #define PLAT_PVH_START_INFO 0x6000 /* hvm_start_info + modlist + memmap */
 #define PLAT_ZERO_PAGE 0x7000      /* Linux boot_params */
 #define PLAT_PML4 0x9000           /* identity page tables for 64-bit entry */

@@ -84,6 +84,19 @@ static int pci_walk_cb(void *opaque, const char *name)
 	return rc;
 }
 
+/*
+ * Ports 0xCF8-0xCFB: a dword access is the PCI configuration address
+ * register; a byte access to 0xCF9 is the reset control register.
+ */
+static int cf8_io(void *opaque, uint64_t offset, unsigned size, bool write, uint64_t *data)
+{
+	struct vm *vm = opaque;
+
+	if (offset == PLAT_RESET_PORT - 0xCF8 && size == 1)
+		return pm_reset_io(vm->pm, 0, size, write, data);
+	return pci_cfgaddr_io(vm->pci, offset, size, write, data);
+}
+
 static int setup_pci(struct vm *vm, char *err, size_t errlen)
 {
 	struct pci_walk w = { .vm = vm, .err = err, .errlen = errlen, .node = "pci" };
@@ -95,7 +108,7 @@ static int setup_pci(struct vm *vm, char *err, size_t errlen)
 	if (config_has(vm->cfg, "pci") &&
 	    (rc = config_foreach_child(vm->cfg, "pci", pci_walk_cb, &w)) < 0)
 		return rc;
-	if ((rc = reg_pio(vm, 0xCF8, 4, pci_cfgaddr_io, vm->pci, "pci-cfgaddr", err, errlen)) < 0)
+	if ((rc = reg_pio(vm, 0xCF8, 4, cf8_io, vm, "pci-cfgaddr", err, errlen)) < 0)
 		return rc;
 	return reg_pio(vm, 0xCFC, 4, pci_cfgdata_io, vm->pci, "pci-cfgdata", err, errlen);
 }
@@ -159,7 +172,6 @@ static int setup_chips(struct vm *vm, char *err, size_t errlen)
 	    (rc = reg_pio(vm, PLAT_I8042_CMD, 1, i8042_io, vm->kbc, "i8042-cmd", err, errlen)) < 0 ||
 	    (rc = reg_pio(vm, PLAT_POST, 1, post_io, vm->post, "post", err, errlen)) < 0 ||
 	    (rc = reg_pio(vm, PLAT_SMI_CMD, 1, pm_smi_io, vm->pm, "smi-cmd", err, errlen)) < 0 ||
-	    (rc = reg_pio(vm, PLAT_RESET_PORT, 1, pm_reset_io, vm->pm, "reset", err, errlen)) < 0 ||
 	    (rc = reg_pio(vm, PLAT_PM1A_EVT, PLAT_PM1A_EVT_LEN, pm_evt_io, vm->pm, "pm1a-evt", err, errlen)) < 0 ||
 	    (rc = reg_pio(vm, PLAT_PM1A_CNT, PLAT_PM1A_CNT_LEN, pm_cnt_io, vm->pm, "pm1a-cnt", err, errlen)) < 0 ||
 	    (rc = reg_pio(vm, PLAT_PM_TMR, PLAT_PM_TMR_LEN, pm_tmr_io, vm->pm, "pm-tmr", err, errlen)) < 0 ||
