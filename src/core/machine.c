@@ -150,6 +150,17 @@ static int setup_com(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* The i8042 model takes offsets from 0x60; port 0x61 belongs to the PIT. */
+static int kbd_data_io(void *k, uint64_t offset, unsigned size, bool write, uint64_t *data)
+{
+	return i8042_io(k, offset, size, write, data);
+}
+
+static int kbd_cmd_io(void *k, uint64_t offset, unsigned size, bool write, uint64_t *data)
+{
+	return i8042_io(k, offset + (PLAT_I8042_CMD - PLAT_I8042_DATA), size, write, data);
+}
+
 static int setup_chips(struct vm *vm, char *err, size_t errlen)
 {
 	struct irq_line irq;
@@ -168,8 +179,8 @@ static int setup_chips(struct vm *vm, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	if ((rc = reg_pio(vm, PLAT_RTC, 2, rtc_io, vm->rtc, "rtc", err, errlen)) < 0 ||
-	    (rc = reg_pio(vm, PLAT_I8042_DATA, 1, i8042_io, vm->kbc, "i8042-data", err, errlen)) < 0 ||
-	    (rc = reg_pio(vm, PLAT_I8042_CMD, 1, i8042_io, vm->kbc, "i8042-cmd", err, errlen)) < 0 ||
+	    (rc = reg_pio(vm, PLAT_I8042_DATA, 1, kbd_data_io, vm->kbc, "i8042-data", err, errlen)) < 0 ||
+	    (rc = reg_pio(vm, PLAT_I8042_CMD, 1, kbd_cmd_io, vm->kbc, "i8042-cmd", err, errlen)) < 0 ||
 	    (rc = reg_pio(vm, PLAT_POST, 1, post_io, vm->post, "post", err, errlen)) < 0 ||
 	    (rc = reg_pio(vm, PLAT_SMI_CMD, 1, pm_smi_io, vm->pm, "smi-cmd", err, errlen)) < 0 ||
 	    (rc = reg_pio(vm, PLAT_PM1A_EVT, PLAT_PM1A_EVT_LEN, pm_evt_io, vm->pm, "pm1a-evt", err, errlen)) < 0 ||
