@@ -27,7 +27,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
 PROGS := $(BUILD)/bhyve
 
-.PHONY: all setup check check-unit check-guest check-linux demo install clean guests
+.PHONY: all setup check check-unit check-guest check-system check-linux demo install clean guests
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c
@@ -56,6 +56,9 @@ check-unit: all $(UNIT_BINS)
 
 check-guest: all guests
 	scripts/run-tests guest
+
+check-system: all guests
+	scripts/run-tests system
 
 # The README's test command: set up, build, run every test.
 check:

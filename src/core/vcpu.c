@@ -305,6 +305,12 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
+static void cpuset_add(void *opaque, unsigned cpu)
+{
+	if (cpu < CPU_SETSIZE)
+		CPU_SET(cpu, (cpu_set_t *)opaque);
+}
+
 static void pin_thread(struct vm *vm, struct vcpu *v)
 {
 	char key[48];
@@ -316,22 +322,13 @@ static void pin_thread(struct vm *vm, struct vcpu *v)
 	if (!s)
 		return;
 	CPU_ZERO(&set);
-	/* "a,b,c-d" (validated by config_validate). */
-	while (*s) {
-		char *end;
-		unsigned long a = strtoul(s, &end, 10), b = a;
-		if (*end == '-')
-			b = strtoul(end + 1, &end, 10);
-		for (unsigned long c = a; c <= b && c < CPU_SETSIZE; c++)
-			CPU_SET(c, &set);
-		s = *end == ',' ? end + 1 : end;
-		if (end == s && *s)
-			break;
+	if (config_parse_cpuset(s, cpuset_add, &set) < 0) {
+		log_warn("vcpu %u: invalid cpuset '%s'", v->id, s);
+		return;
 	}
 	int rc = pthread_setaffinity_np(v->thread, sizeof(set), &set);
 	if (rc)
-		log_warn("vcpu %u: cannot pin to host CPUs %s: %s", v->id,
-			 config_get(vm->cfg, key), strerror(rc));
+		log_warn("vcpu %u: cannot pin to host CPUs %s: %s", v->id, s, strerror(rc));
 }
 
 int vcpu_start_all(struct vm *vm, char *err, size_t errlen)
