@@ -21,9 +21,24 @@ struct evloop;
 /* Open the backend named by spec; NULL with a message in err on failure. */
 struct chardev *chardev_open(const char *spec, struct evloop *loop, char *err,
 			     size_t errlen);
+/* Call on the loop thread or when the loop is not running. */
 void chardev_close(struct chardev *cd);
 
-/* Called (on the loop thread) whenever new input becomes available. */
+/*
+ * Like chardev_open but over already open fds (test hook; also usable for
+ * a socket handed in by a parent). Takes ownership of both (in == out is
+ * fine; -1 means none). They are switched to non-blocking mode.
+ */
+struct chardev *chardev_open_fds(int in_fd, int out_fd, struct evloop *loop,
+				 char *err, size_t errlen);
+/* Local TCP port of a "tcp=" backend (useful with port 0); -1 otherwise. */
+int chardev_local_port(struct chardev *cd);
+
+/*
+ * Called (on the loop thread, without the chardev lock held) whenever new
+ * input becomes available and when a peer connects or disconnects. The
+ * callback may call chardev_read()/chardev_write()/chardev_connected().
+ */
 void chardev_set_notify(struct chardev *cd, void (*fn)(void *opaque),
 			void *opaque);
 /* Up to n buffered input bytes; 0 if none. Never blocks. */

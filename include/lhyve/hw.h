@@ -18,8 +18,10 @@ struct evloop;
 
 /* ---- 16550A UART: 8 registers, offset 0..7 from the COM base ---- */
 struct uart;
-/* cd may be NULL (no backend: output dropped, no input). */
+/* cd may be NULL (no backend: output dropped, no input). The uart installs
+ * itself as cd's notify callback; cd stays owned by the caller. */
 struct uart *uart_new(struct chardev *cd, struct irq_line irq);
+/* With the event loop stopped (or on its thread); close cd afterwards. */
 void uart_free(struct uart *u);
 int uart_io(void *uart, uint64_t offset, unsigned size, bool write, uint64_t *data);
 
@@ -32,6 +34,7 @@ struct rtc_params {
 };
 struct rtc *rtc_new(struct evloop *loop, struct irq_line irq,
 		    const struct rtc_params *p);
+/* With the event loop stopped (or on its thread): frees its timers. */
 void rtc_free(struct rtc *r);
 int rtc_io(void *rtc, uint64_t offset, unsigned size, bool write, uint64_t *data);
 

@@ -27,7 +27,7 @@ struct ev_watch {
 struct evloop {
 	int epfd;
 	int stopfd;
-	volatile int stop;
+	int stop; /* atomic */
 	pthread_mutex_t lock;
 	struct ev_watch *watches;
 	uint64_t next_gen;
@@ -237,7 +237,7 @@ int evloop_run_once(struct evloop *loop, int timeout_ms)
 
 int evloop_run(struct evloop *loop)
 {
-	while (!loop->stop) {
+	while (!__atomic_load_n(&loop->stop, __ATOMIC_ACQUIRE)) {
 		int rc = evloop_run_once(loop, -1);
 		if (rc < 0)
 			return rc;
@@ -249,7 +249,7 @@ void evloop_stop(struct evloop *loop)
 {
 	uint64_t one = 1;
 
-	loop->stop = 1;
+	__atomic_store_n(&loop->stop, 1, __ATOMIC_RELEASE);
 	if (write(loop->stopfd, &one, sizeof(one)) < 0) {
 		/* counter saturated: the loop is waking anyway */
 	}
