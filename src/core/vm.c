@@ -29,7 +29,7 @@ void vm_request_stop(struct vm *vm, int exit_code)
 	pthread_mutex_lock(&vm->stop_lock);
 	first = !vm->stopping;
 	if (first) {
-		vm->stopping = true;
+		__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
 		vm->exit_code = exit_code;
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
@@ -127,6 +127,14 @@ int vm_create(struct vm *vm, struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
 		return -errno;
 	}
+
+	/* Unknown MSRs come to userspace: #GP (x86.strictmsr) or ignored (-w). */
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR,
+				      .args[0] = KVM_MSR_EXIT_REASON_UNKNOWN };
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_USER_SPACE_MSR) <= 0 ||
+	    ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		log_warn("this host's KVM cannot pass unknown MSR accesses to userspace: "
+			 "they raise #GP whatever -w says");
 
 	/* Guest RAM. */
 	if ((rc = config_get_memsize(cfg, "memory.size", 256 * MiB, &vm->ram_size)) < 0) {
