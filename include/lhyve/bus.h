@@ -1,7 +1,8 @@
 /*
  * Port I/O and MMIO dispatch. A bus holds non-overlapping ranges; a handler
  * gets the offset inside its range. Thread-safe (rwlock): vCPU threads call
- * bus_access() concurrently; registration may happen at run time (BAR moves).
+ * bus_access() concurrently; registration may happen at run time (BAR moves),
+ * also from inside a handler: handlers run without the bus lock held.
  */
 #ifndef LHYVE_BUS_H
 #define LHYVE_BUS_H

@@ -77,7 +77,9 @@ int bus_access(struct bus *bus, uint64_t addr, unsigned size, bool write,
 	       uint64_t *data)
 {
 	size_t lo = 0, hi;
-	int rc = -ENOENT;
+	bus_fn fn = NULL;
+	void *dev = NULL;
+	uint64_t off = 0;
 
 	if (!write)
 		*data = size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
@@ -91,12 +93,19 @@ int bus_access(struct bus *bus, uint64_t addr, unsigned size, bool write,
 		} else if (addr - r->base >= r->len) {
 			lo = mid + 1;
 		} else {
-			uint64_t off = addr - r->base;
-			if (size <= r->len - off)
-				rc = r->fn(r->dev, off, size, write, data);
+			off = addr - r->base;
+			if (size <= r->len - off) {
+				fn = r->fn;
+				dev = r->dev;
+			}
 			break;
 		}
 	}
 	pthread_rwlock_unlock(&bus->lock);
-	return rc;
+	/*
+	 * Called without the bus lock, so a handler may (un)register ranges
+	 * (BAR moves). Devices live as long as the VM, so a handler that was
+	 * just unregistered can still be called once, harmlessly.
+	 */
+	return fn ? fn(dev, off, size, write, data) : -ENOENT;
 }
