@@ -20,6 +20,7 @@
 #include "irq.h"
 #include "loader.h"
 #include "mem.h"
+#include "pci.h"
 #include "power.h"
 #include "tables.h"
 
@@ -94,6 +95,7 @@ struct vm {
 	struct pm *pm;
 	struct i8042 *kbc;
 	struct post *post;
+	struct pci_host pci_host;
 	struct pci_bus *pci;
 	struct registry *reg;
 	struct e820_map e820;
@@ -120,6 +122,8 @@ int vcpu_max_supported(struct vm *vm);
 
 /* core/irq.c */
 int irq_setup(struct vm *vm, char *err, size_t errlen);
+/* KVM ioeventfd (struct pci_host.ioeventfd). */
+int vm_ioeventfd(void *vm, uint64_t addr, unsigned len, bool pio, int fd, bool assign);
 
 /* arch/x86/cpuid.c */
 int cpuid_build(struct vm *vm, char *err, size_t errlen);

@@ -92,3 +92,14 @@ int irq_setup(struct vm *vm, char *err, size_t errlen)
 	vm->irqchip = (struct irq_chip){ &kvm_irq_ops, vm };
 	return 0;
 }
+
+int vm_ioeventfd(void *opaque, uint64_t addr, unsigned len, bool pio, int fd, bool assign)
+{
+	struct vm *vm = opaque;
+	struct kvm_ioeventfd io = {
+		.addr = addr, .len = len, .fd = fd,
+		.flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}

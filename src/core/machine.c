@@ -102,12 +102,27 @@ static int setup_pci(struct vm *vm, char *err, size_t errlen)
 	struct pci_walk w = { .vm = vm, .err = err, .errlen = errlen, .node = "pci" };
 	int rc;
 
-	vm->pci = pci_bus_new();
+	bool msix = true;
+
+	config_get_bool(vm->cfg, "virtio_msix", true, &msix);
+	vm->pci_host = (struct pci_host){
+		.pio = &vm->pio, .mmio = &vm->mmio, .irq = &vm->irqchip, .gm = &vm->mem,
+		.loop = vm->loop, .vm_name = vm->name, .msix = msix,
+		.ioeventfd = vm_ioeventfd, .opaque = vm,
+	};
+	vm->pci = pci_bus_new(&vm->pci_host);
 	if (!vm->pci)
 		return -ENOMEM;
 	if (config_has(vm->cfg, "pci") &&
 	    (rc = config_foreach_child(vm->cfg, "pci", pci_walk_cb, &w)) < 0)
 		return rc;
+	if ((rc = pci_bus_assign(vm->pci, GM_HIGHMEM_BASE + vm->mem.highmem, err, errlen)) < 0)
+		return rc;
+	if ((rc = bus_register(&vm->mmio, PLAT_ECAM_BASE, PLAT_ECAM_SIZE, pci_ecam_io, vm->pci,
+			       "pci-ecam")) < 0) {
+		snprintf(err, errlen, "cannot register the ECAM window: %s", strerror(-rc));
+		return rc;
+	}
 	if ((rc = reg_pio(vm, 0xCF8, 4, cf8_io, vm, "pci-cfgaddr", err, errlen)) < 0)
 		return rc;
 	return reg_pio(vm, 0xCFC, 4, pci_cfgdata_io, vm->pci, "pci-cfgdata", err, errlen);

@@ -113,7 +113,7 @@ static void test_evloop_timer(void)
 static void test_pci_cfg(void)
 {
 	struct config *c = config_new();
-	struct pci_bus *pb = pci_bus_new();
+	struct pci_bus *pb = pci_bus_new(NULL);
 	char err[256];
 	uint64_t d;
 
@@ -153,7 +153,7 @@ static void test_pci_cfg(void)
 	pci_cfg_write(pb, 0, 0, 0, 4, 2, 0xFFFF);
 	CHECK_EQ(pci_cfg_read(pb, 0, 0, 0, 4, 2), 0x0547);
 	/* Out-of-range registers are harmless. */
-	CHECK_EQ(pci_cfg_read(pb, 0, 0, 0, 254, 4), 0xFFFFFFFF);
+	CHECK_EQ(pci_cfg_read(pb, 0, 0, 0, 254, 4), 0); /* reaches extended space: reads 0 */
 	pci_cfg_write(pb, 0, 0, 0, 255, 4, 1);
 	/* Bad override */
 	CHECK_EQ(config_set(c, "pci.0.3.0.pcireg.vendor", "0x12345"), 0);
@@ -163,8 +163,160 @@ static void test_pci_cfg(void)
 	config_free(c);
 }
 
+/* A fake model with BARs, MSI-X and INTx over a fake host. */
+struct fake_irq {
+	int msis;
+	uint64_t addr;
+	uint32_t data;
+	int line[32];
+};
+
+static int fake_set_line(void *o, unsigned gsi, bool level)
+{
+	struct fake_irq *f = o;
+	if (gsi < 32)
+		f->line[gsi] = level;
+	return 0;
+}
+
+static int fake_msi(void *o, uint64_t addr, uint32_t data)
+{
+	struct fake_irq *f = o;
+	f->msis++;
+	f->addr = addr;
+	f->data = data;
+	return 0;
+}
+
+static const struct irq_chip_ops fake_irq_ops = { fake_set_line, fake_msi };
+
+static int bar_fn(void *dev, uint64_t off, unsigned size, bool write, uint64_t *data)
+{
+	struct pci_dev *d = dev;
+	if (off >= 0x1000)
+		return pci_msix_io(d, off, size, write, data);
+	if (!write)
+		*data = 0x55;
+	return 0;
+}
+
+static int fake_init(struct pci_dev *d, const struct pci_host *h, struct config *c,
+		     const char *node, char *err, size_t errlen)
+{
+	pci_set_ids(d, 0x1af4, 0x1041, 0x02, 0x00, 0, 1);
+	if (pci_add_bar(d, 0, PCI_BAR_MEM32, 0x2000, bar_fn, d) ||
+	    pci_add_bar(d, 2, PCI_BAR_MEM64, 0x4000, bar_fn, d) ||
+	    pci_add_bar(d, 4, PCI_BAR_IO, 0x20, bar_fn, d) ||
+	    pci_add_msix(d, 3, 0, 0x1000, 0x1800) || pci_add_intx(d))
+		return -EINVAL;
+	CHECK_EQ(pci_add_bar(d, 5, PCI_BAR_MEM64, 0x1000, bar_fn, d), -EINVAL);
+	CHECK_EQ(pci_add_bar(d, 1, PCI_BAR_MEM32, 0x1001, bar_fn, d), -EINVAL);
+	return 0;
+}
+
+static const struct pci_model fake_model = { .name = "fake", .init = fake_init };
+
+static void test_pci_bars_msix(void)
+{
+	struct fake_irq fi = { 0 };
+	struct irq_chip chip = { &fake_irq_ops, &fi };
+	struct bus pio, mmio;
+	struct pci_host host = { .pio = &pio, .mmio = &mmio, .irq = &chip };
+	struct pci_bus *pb;
+	struct config *c = config_new();
+	char err[256];
+	uint64_t d;
+
+	bus_init(&pio, "pio");
+	bus_init(&mmio, "mmio");
+	pb = pci_bus_new(&host);
+	CHECK_EQ(pci_bus_add(pb, 0, 4, 0, &fake_model, c, "pci.0.4.0", err, sizeof(err)), 0);
+	CHECK_EQ(pci_bus_assign(pb, 4 * GiB, err, sizeof(err)), 0);
+	/* Placement */
+	uint32_t b0 = pci_cfg_read(pb, 0, 4, 0, 0x10, 4);
+	CHECK_EQ(b0, 0xC0000000);
+	CHECK_EQ(pci_cfg_read(pb, 0, 4, 0, 0x18, 4), 0x4);
+	CHECK_EQ(pci_cfg_read(pb, 0, 4, 0, 0x1C, 4), 0x1);
+	CHECK_EQ(pci_cfg_read(pb, 0, 4, 0, 0x20, 4), 0x2001);
+	CHECK_EQ(pci_cfg_read(pb, 0, 4, 0, 0x3C, 1), pci_intx_gsi(4, 1));
+	CHECK_EQ(pci_cfg_read(pb, 0, 4, 0, 0x3D, 1), 1);
+	/* Not decoded until the command register enables it. */
+	CHECK_EQ(bus_access(&mmio, 0xC0000000, 4, false, &d), -ENOENT);
+	pci_cfg_write(pb, 0, 4, 0, 0x04, 2, 0x3);
+	CHECK_EQ(bus_access(&mmio, 0xC0000000, 4, false, &d), 0);
+	CHECK_EQ(d, 0x55);
+	CHECK_EQ(bus_access(&mmio, 0x100000000ULL, 4, false, &d), 0);
+	CHECK_EQ(bus_access(&pio, 0x2000, 1, false, &d), 0);
+	/* Sizing: all ones reads back the size mask, and is not decoded. */
+	pci_cfg_write(pb, 0, 4, 0, 0x10, 4, 0xFFFFFFFF);
+	CHECK_EQ(pci_cfg_read(pb, 0, 4, 0, 0x10, 4), 0xFFFFE000);
+	CHECK_EQ(bus_access(&mmio, 0xC0000000, 4, false, &d), -ENOENT);
+	CHECK_EQ(bus_access(&mmio, 0xFFFFE000, 4, false, &d), -ENOENT);
+	/* Move the BAR */
+	pci_cfg_write(pb, 0, 4, 0, 0x10, 4, 0xD0000000);
+	CHECK_EQ(bus_access(&mmio, 0xD0000000, 4, false, &d), 0);
+	/* Memory decode off unmaps. */
+	pci_cfg_write(pb, 0, 4, 0, 0x04, 2, 0x1);
+	CHECK_EQ(bus_access(&mmio, 0xD0000000, 4, false, &d), -ENOENT);
+	CHECK_EQ(bus_access(&pio, 0x2000, 1, false, &d), 0);
+	pci_cfg_write(pb, 0, 4, 0, 0x04, 2, 0x3);
+	/* INTx before MSI-X is enabled. */
+	struct pci_dev *dev = NULL;
+	CHECK(!pci_signal(dev = (struct pci_dev *)((struct bus_range *)mmio.ranges)[0].dev, 0));
+	pci_intx_set(dev, true);
+	CHECK_EQ(fi.line[pci_intx_gsi(4, 1)], 1);
+	CHECK_EQ(pci_cfg_read(pb, 0, 4, 0, 0x06, 2) & 0x8, 0x8);
+	pci_cfg_write(pb, 0, 4, 0, 0x04, 2, 0x403); /* INTx disable */
+	CHECK_EQ(fi.line[pci_intx_gsi(4, 1)], 0);
+	pci_intx_set(dev, false);
+	/* MSI-X: program vector 1, enable, masked -> pending, unmask -> delivered. */
+	unsigned cap = pci_cfg_read(pb, 0, 4, 0, 0x34, 1);
+	CHECK_EQ(pci_cfg_read(pb, 0, 4, 0, cap, 1), 0x11);
+	CHECK_EQ(pci_cfg_read(pb, 0, 4, 0, cap + 2, 2) & 0x7FF, 2);
+	d = 0xFEE00000;
+	bus_access(&mmio, 0xD0000000 + 0x1000 + 16, 4, true, &d);
+	d = 0x41;
+	bus_access(&mmio, 0xD0000000 + 0x1000 + 24, 4, true, &d);
+	pci_cfg_write(pb, 0, 4, 0, cap + 2, 2, 0x8000);
+	CHECK(pci_msix_enabled(dev));
+	CHECK(pci_signal(dev, 1));
+	CHECK_EQ(fi.msis, 0);
+	bus_access(&mmio, 0xD0000000 + 0x1800, 8, false, &d);
+	CHECK_EQ(d, 0x2);
+	d = 0;
+	bus_access(&mmio, 0xD0000000 + 0x1000 + 28, 4, true, &d); /* unmask */
+	CHECK_EQ(fi.msis, 1);
+	CHECK_EQ(fi.addr, 0xFEE00000);
+	CHECK_EQ(fi.data, 0x41);
+	CHECK(pci_signal(dev, 1));
+	CHECK_EQ(fi.msis, 2);
+	CHECK(pci_signal(dev, 7)); /* out of range: ignored */
+	CHECK_EQ(fi.msis, 2);
+	/* Function mask */
+	pci_cfg_write(pb, 0, 4, 0, cap + 2, 2, 0xC000);
+	CHECK(pci_signal(dev, 1));
+	CHECK_EQ(fi.msis, 2);
+	pci_cfg_write(pb, 0, 4, 0, cap + 2, 2, 0x8000);
+	CHECK_EQ(fi.msis, 3);
+	/* Odd-sized MSI-X accesses are ignored. */
+	d = 0xFF;
+	CHECK_EQ(bus_access(&mmio, 0xD0000000 + 0x1000 + 28, 1, true, &d), 0);
+	/* ECAM reaches the same config space. */
+	CHECK_EQ(pci_ecam_io(pb, (4u << 15) | 0, 4, false, &d), 0);
+	CHECK_EQ(d, 0x10411af4);
+	CHECK_EQ(pci_ecam_io(pb, (4u << 15) | 0x100, 4, false, &d), 0);
+	CHECK_EQ(d, 0);
+	pci_bus_free(pb);
+	CHECK_EQ(mmio.n, 0);
+	CHECK_EQ(pio.n, 0);
+	bus_destroy(&pio);
+	bus_destroy(&mmio);
+	config_free(c);
+}
+
 int main(void)
 {
+	RUN(test_pci_bars_msix);
 	RUN(test_bus_ranges);
 	RUN(test_guest_mem);
 	RUN(test_evloop_timer);
