@@ -59,9 +59,38 @@ struct vcpu {
 	volatile int halt_check;  /* loop asks: report halted-with-IF=0 */
 	volatile int halted_noint; /* answer: 1 halted with IF=0, 0 no */
 	volatile int inactive;     /* AP never started (waiting for INIT/SIPI) */
-	uint64_t stats[VCPU_STAT_MAX];
+	uint64_t stats[VCPU_STAT_MAX]; /* written by the vCPU thread only */
 	char name[16];
+	/* vcpu_call(): a function the vCPU thread runs between KVM_RUNs */
+	pthread_mutex_t call_lock;
+	pthread_cond_t call_cond;
+	void (*call_fn)(struct vcpu *v, void *arg);
+	void *call_arg;
+	bool call_done;
+	bool running; /* the thread is in its run loop */
 };
+
+/* Architectural state of a vCPU as bhyvectl shows it. */
+struct vcpu_seg {
+	uint64_t base;
+	uint32_t limit;
+	uint16_t selector;
+	uint16_t access; /* type | s<<4 | dpl<<5 | p<<7 | avl<<12 | l<<13 | db<<14 | g<<15 */
+};
+
+struct vcpu_state {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rflags;
+	uint64_t cr0, cr2, cr3, cr4, cr8, efer, apic_base;
+	uint64_t dr0, dr1, dr2, dr3, dr6, dr7;
+	struct vcpu_seg cs, ds, es, fs, gs, ss, tr, ldtr;
+	uint64_t gdt_base, idt_base;
+	uint16_t gdt_limit, idt_limit;
+	uint32_t mp_state; /* KVM_MP_STATE_* */
+};
+
+extern const char *const vcpu_stat_names[VCPU_STAT_MAX];
 
 struct vm {
 	struct config *cfg;
@@ -117,6 +146,16 @@ void vcpu_join_all(struct vm *vm);
 void vcpu_destroy_all(struct vm *vm);
 /* Arm the periodic "all vCPUs halted with interrupts off" check. */
 int vcpu_halt_watch_start(struct vm *vm);
+/*
+ * Run fn(v, arg) on the vCPU's own thread, between two KVM_RUNs (the vCPU is
+ * kicked out of the guest for it), and wait for it. -ESRCH if the vCPU
+ * thread is not running (VM stopping). Call from the event-loop thread.
+ */
+int vcpu_call(struct vcpu *v, void (*fn)(struct vcpu *v, void *arg), void *arg);
+/* Read the vCPU's registers (through vcpu_call). */
+int vcpu_get_state(struct vcpu *v, struct vcpu_state *st);
+/* Inject an NMI into the vCPU (through vcpu_call). */
+int vcpu_inject_nmi(struct vcpu *v);
 /* Maximum vCPUs KVM supports for a VM (KVM_CAP_MAX_VCPUS), or -1. */
 int vcpu_max_supported(struct vm *vm);
 

@@ -26,6 +26,18 @@
 
 static void kick_handler(int sig) { (void)sig; }
 
+const char *const vcpu_stat_names[VCPU_STAT_MAX] = {
+	[VCPU_STAT_IO] = "exits: port I/O",
+	[VCPU_STAT_MMIO] = "exits: MMIO",
+	[VCPU_STAT_MSR] = "exits: unknown MSR",
+	[VCPU_STAT_INTR] = "exits: interrupted (kicks, signals)",
+	[VCPU_STAT_HLT] = "exits: HLT",
+	[VCPU_STAT_SHUTDOWN] = "exits: shutdown (triple fault)",
+	[VCPU_STAT_INTERNAL] = "exits: internal error",
+	[VCPU_STAT_INT3_FIXUP] = "INT3 completed for the host emulator",
+	[VCPU_STAT_OTHER] = "exits: other",
+};
+
 static struct kvm_run *vrun(struct vcpu *v) { return v->run; }
 
 int vcpu_create_all(struct vm *vm, char *err, size_t errlen)
@@ -45,6 +57,8 @@ int vcpu_create_all(struct vm *vm, char *err, size_t errlen)
 		v->vm = vm;
 		v->id = i;
 		v->fd = -1;
+		pthread_mutex_init(&v->call_lock, NULL);
+		pthread_cond_init(&v->call_cond, NULL);
 		snprintf(v->name, sizeof(v->name), "vcpu %u", i);
 		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
 		if (v->fd < 0) {
@@ -226,6 +240,111 @@ static void halt_check(struct vcpu *v)
 	__atomic_store_n(&v->halt_check, 0, __ATOMIC_RELEASE);
 }
 
+static void serve_call(struct vcpu *v)
+{
+	pthread_mutex_lock(&v->call_lock);
+	if (v->call_fn) {
+		v->call_fn(v, v->call_arg);
+		v->call_fn = NULL;
+		v->call_done = true;
+		pthread_cond_broadcast(&v->call_cond);
+	}
+	pthread_mutex_unlock(&v->call_lock);
+}
+
+int vcpu_call(struct vcpu *v, void (*fn)(struct vcpu *v, void *arg), void *arg)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&v->call_lock);
+	if (!v->running || stopping(v->vm)) {
+		pthread_mutex_unlock(&v->call_lock);
+		return -ESRCH;
+	}
+	while (v->call_fn) /* one call at a time */
+		pthread_cond_wait(&v->call_cond, &v->call_lock);
+	v->call_done = false;
+	__atomic_store_n(&v->call_arg, arg, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->call_fn, fn, __ATOMIC_RELEASE);
+	vrun(v)->immediate_exit = 1;
+	pthread_kill(v->thread, SIG_VCPU_KICK);
+	while (!v->call_done)
+		pthread_cond_wait(&v->call_cond, &v->call_lock);
+	if (!v->running && v->call_fn == NULL && stopping(v->vm))
+		rc = -ESRCH;
+	pthread_mutex_unlock(&v->call_lock);
+	return rc;
+}
+
+static struct vcpu_seg seg_out(const struct kvm_segment *s)
+{
+	return (struct vcpu_seg){
+		.base = s->base, .limit = s->limit, .selector = s->selector,
+		.access = (uint16_t)(s->type | s->s << 4 | s->dpl << 5 | s->present << 7 |
+				     s->avl << 12 | s->l << 13 | s->db << 14 | s->g << 15),
+	};
+}
+
+struct state_call {
+	struct vcpu_state *st;
+	int rc;
+};
+
+static void get_state_fn(struct vcpu *v, void *arg)
+{
+	struct state_call *c = arg;
+	struct vcpu_state *st = c->st;
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_debugregs dr;
+	struct kvm_mp_state mp;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
+		c->rc = -errno;
+		return;
+	}
+	memset(st, 0, sizeof(*st));
+	st->rax = r.rax; st->rbx = r.rbx; st->rcx = r.rcx; st->rdx = r.rdx;
+	st->rsi = r.rsi; st->rdi = r.rdi; st->rbp = r.rbp; st->rsp = r.rsp;
+	st->r8 = r.r8; st->r9 = r.r9; st->r10 = r.r10; st->r11 = r.r11;
+	st->r12 = r.r12; st->r13 = r.r13; st->r14 = r.r14; st->r15 = r.r15;
+	st->rip = r.rip; st->rflags = r.rflags;
+	st->cr0 = s.cr0; st->cr2 = s.cr2; st->cr3 = s.cr3; st->cr4 = s.cr4; st->cr8 = s.cr8;
+	st->efer = s.efer; st->apic_base = s.apic_base;
+	st->cs = seg_out(&s.cs); st->ds = seg_out(&s.ds); st->es = seg_out(&s.es);
+	st->fs = seg_out(&s.fs); st->gs = seg_out(&s.gs); st->ss = seg_out(&s.ss);
+	st->tr = seg_out(&s.tr); st->ldtr = seg_out(&s.ldt);
+	st->gdt_base = s.gdt.base; st->gdt_limit = s.gdt.limit;
+	st->idt_base = s.idt.base; st->idt_limit = s.idt.limit;
+	if (ioctl(v->fd, KVM_GET_DEBUGREGS, &dr) == 0) {
+		st->dr0 = dr.db[0]; st->dr1 = dr.db[1]; st->dr2 = dr.db[2]; st->dr3 = dr.db[3];
+		st->dr6 = dr.dr6; st->dr7 = dr.dr7;
+	}
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0)
+		st->mp_state = mp.mp_state;
+	c->rc = 0;
+}
+
+int vcpu_get_state(struct vcpu *v, struct vcpu_state *st)
+{
+	struct state_call c = { st, -EIO };
+	int rc = vcpu_call(v, get_state_fn, &c);
+	return rc ? rc : c.rc;
+}
+
+static void nmi_fn(struct vcpu *v, void *arg)
+{
+	int *rc = arg;
+	*rc = ioctl(v->fd, KVM_NMI) < 0 ? -errno : 0;
+}
+
+int vcpu_inject_nmi(struct vcpu *v)
+{
+	int nrc = -EIO;
+	int rc = vcpu_call(v, nmi_fn, &nrc);
+	return rc ? rc : nrc;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -236,10 +355,15 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	pthread_mutex_lock(&v->call_lock);
+	v->running = true;
+	pthread_mutex_unlock(&v->call_lock);
 
 	while (!stopping(vm)) {
 		if (__atomic_load_n(&v->halt_check, __ATOMIC_ACQUIRE))
 			halt_check(v);
+		if (__atomic_load_n(&v->call_fn, __ATOMIC_ACQUIRE))
+			serve_call(v);
 		int rc = ioctl(v->fd, KVM_RUN, 0);
 		if (rc < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -302,6 +426,14 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 	}
+	pthread_mutex_lock(&v->call_lock);
+	v->running = false;
+	if (v->call_fn) { /* fail a pending call rather than leave it waiting */
+		v->call_fn = NULL;
+		v->call_done = true;
+		pthread_cond_broadcast(&v->call_cond);
+	}
+	pthread_mutex_unlock(&v->call_lock);
 	return NULL;
 }
 
@@ -383,6 +515,8 @@ void vcpu_destroy_all(struct vm *vm)
 			munmap(v->run, (size_t)vm->vcpu_mmap_size);
 		if (v->fd >= 0)
 			close(v->fd);
+		pthread_mutex_destroy(&v->call_lock);
+		pthread_cond_destroy(&v->call_cond);
 	}
 	free(vm->vcpus);
 	vm->vcpus = NULL;
