@@ -25,7 +25,10 @@ LIB := $(BUILD)/liblhyve.a
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-PROGS := $(BUILD)/bhyve
+TOOL_SRCS := $(sort $(wildcard tools/*.c))
+TOOLS := $(TOOL_SRCS:tools/%.c=$(BUILD)/%)
+SCRIPTS := $(sort $(wildcard tools/*.sh))
+PROGS := $(BUILD)/bhyve $(TOOLS)
 
 .PHONY: all setup check check-unit check-guest check-system check-linux demo install clean guests
 all: $(PROGS)
@@ -39,6 +42,9 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/bhyve: $(BUILD)/src/bhyve.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) tests/unit/unit.h
@@ -80,6 +86,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
 		$(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
+	for s in $(SCRIPTS); do install -m 755 $$s $(DESTDIR)$(PREFIX)/sbin/; done
+	install -d $(DESTDIR)$(PREFIX)/share/examples/bhyve
+	for s in $(SCRIPTS); do install -m 755 $$s $(DESTDIR)$(PREFIX)/share/examples/bhyve/; done
 	install -m 644 docs/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 docs/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 
