@@ -12,6 +12,11 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE -pthread -fno-strict-aliasing
 LDFLAGS += -pthread
 LDLIBS +=
+# io_uring for block I/O when liburing is installed (scripts/setup installs it).
+ifneq ($(wildcard /usr/include/liburing.h),)
+CFLAGS += -DLHYVE_HAVE_URING
+LDLIBS += -luring
+endif
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined

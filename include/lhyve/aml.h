@@ -14,6 +14,7 @@
 #ifndef LHYVE_AML_H
 #define LHYVE_AML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,5 +75,21 @@ void aml_rt_begin(struct aml *a);
 void aml_rt_io(struct aml *a, uint16_t min, uint16_t max, uint8_t align, uint8_t len);
 /* IRQNoFlags () { irqs in mask } */
 void aml_rt_irq_noflags(struct aml *a, uint16_t mask);
+/*
+ * Address space descriptors for a bridge's windows (ACPI 6.4.3.5), all
+ * ResourceProducer, PosDecode, MinFixed, MaxFixed, granularity 0,
+ * translation 0, length max - min + 1. min > max (or a window covering the
+ * whole 64-bit space) is an -EINVAL error.
+ */
+/* WordBusNumber (..., min, max) */
+void aml_rt_word_bus(struct aml *a, uint16_t min, uint16_t max);
+/* WordIO (..., EntireRange, min, max) */
+void aml_rt_word_io(struct aml *a, uint16_t min, uint16_t max);
+/* DWordMemory (..., Cacheable or NonCacheable, ReadWrite, min, max) */
+void aml_rt_dword_mem(struct aml *a, uint32_t min, uint32_t max, bool cacheable);
+/* QWordMemory (..., Cacheable or NonCacheable, ReadWrite, min, max) */
+void aml_rt_qword_mem(struct aml *a, uint64_t min, uint64_t max, bool cacheable);
+/* Memory32Fixed (ReadWrite, base, len): len != 0 and base + len <= 4 GiB. */
+void aml_rt_mem32_fixed(struct aml *a, uint32_t base, uint32_t len);
 
 #endif

@@ -80,6 +80,9 @@ int pci_bus_add(struct pci_bus *pb, unsigned bus, unsigned slot, unsigned func,
  */
 int pci_bus_assign(struct pci_bus *pb, uint64_t highmem_end, char *err, size_t errlen);
 bool pci_bus_has_model(struct pci_bus *pb, const char *name);
+/* The 64-bit MMIO window pci_bus_assign used (for the ACPI _CRS). */
+#define PCI_MMIO64_WINDOW (64ULL << 30)
+void pci_bus_mmio64_window(struct pci_bus *pb, uint64_t *base, uint64_t *size);
 /* Call fn for every function (table builders: _PRT, MP table). */
 void pci_bus_foreach(struct pci_bus *pb, void (*fn)(void *opaque, struct pci_dev *d),
 		     void *opaque);

@@ -35,7 +35,9 @@ void e820_build(struct e820_map *map, uint64_t lowmem, uint64_t highmem);
 /*
  * Insert [addr, addr+size) keeping the map sorted. Returns 0, -EINVAL (empty
  * or wrapping range), -EEXIST (overlaps an entry) or -ENOSPC (map full).
- * For reserving MMIO windows the OS must know about (e.g. PCIe ECAM).
+ * For reserving MMIO windows the OS must know about: with PCI the machine
+ * calls e820_add(map, PLAT_ECAM_BASE, PLAT_ECAM_SIZE, E820_RESERVED) after
+ * e820_build().
  */
 int e820_add(struct e820_map *map, uint64_t addr, uint64_t size, uint32_t type);
 
@@ -44,24 +46,43 @@ struct acpi_params {
 	unsigned ncpus;      /* APIC IDs are 0..ncpus-1 */
 	bool x2apic;         /* guest starts in x2APIC mode (-x) */
 	bool hpet;           /* describe an HPET (only if the core provides one) */
-	bool pci;            /* describe PCI host bridge / MCFG (issue 3 adds it) */
+	/*
+	 * Describe the PCI host bridge: \_SB.PCI0 (PNP0A08, bus 0-255, I/O and
+	 * memory windows, _PRT routing INTx to pci_intx_gsi()), the ECAM window
+	 * as a PNP0C02 motherboard resource, and an MCFG table.
+	 */
+	bool pci;
+	/* 64-bit PCI memory window [base, base + size) (pci only; size 0: none). */
+	uint64_t mmio64_base, mmio64_size;
 	uint64_t lowmem, highmem;
 	unsigned com_mask;   /* bit N set: COM(N+1) exists (described in the DSDT) */
 };
 /*
- * Write RSDP, XSDT, RSDT, FADT, FACS, MADT, DSDT into [PLAT_ACPI_BASE,
- * PLAT_ACPI_END) (RSDP first, at PLAT_ACPI_BASE); *rsdp_gpa = RSDP address.
- * Returns 0, -EINVAL (ncpus not 1..254), -EOPNOTSUPP (hpet/pci not yet
- * described), -ENOSPC (tables do not fit), -EFAULT (region not in RAM).
+ * Write RSDP, XSDT, RSDT, FADT, FACS, MADT, [MCFG,] DSDT into
+ * [PLAT_ACPI_BASE, PLAT_ACPI_END) (RSDP first, at PLAT_ACPI_BASE);
+ * *rsdp_gpa = RSDP address. Returns 0, -EINVAL (ncpus not 1..254, or a 64-bit
+ * window below 4 GiB or wrapping), -EOPNOTSUPP (hpet not yet described),
+ * -ENOSPC (tables do not fit), -EFAULT (region not in RAM).
  */
 int acpi_build(struct guest_mem *gm, const struct acpi_params *p, uint64_t *rsdp_gpa);
 
 /*
  * ---- MP table (MP spec 1.4) at PLAT_EBDA ----
- * Floating pointer then configuration table, all below 0xA0000. Returns 0,
- * -EINVAL (ncpus 0 or > 254), -ENOSPC (more CPUs than fit: max 40), -EFAULT.
+ * Floating pointer then configuration table, all below 0xA0000 (1 KiB).
+ * irqs[0..nirqs): PCI bus 0 functions with an INTx pin (slot 0-31, pin 1-4 =
+ * INTA#-INTD#); duplicates are merged. With nirqs > 0 the table has a PCI
+ * bus (ID 0, ISA becomes ID 1) and one I/O interrupt entry per distinct
+ * (slot, pin): source IRQ (slot << 2) | (pin - 1), I/O APIC pin
+ * pci_intx_gsi(slot, pin), level-triggered, active low. nirqs == 0: ISA only
+ * (bus ID 0). Returns 0, -EINVAL (ncpus 0 or > 254, bad slot/pin), -ENOSPC
+ * (does not fit: 40 CPUs without PCI; each PCI entry and the bus take 8
+ * bytes, a CPU 20), -EFAULT.
  */
-int mptable_build(struct guest_mem *gm, unsigned ncpus);
+struct mp_pci_irq {
+	uint8_t slot, pin;
+};
+int mptable_build(struct guest_mem *gm, unsigned ncpus, const struct mp_pci_irq *irqs,
+		  unsigned nirqs);
 
 /* ---- SMBIOS 2.x entry point + structures at PLAT_SMBIOS_BASE ---- */
 struct smbios_params {

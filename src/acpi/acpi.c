@@ -5,7 +5,7 @@
  * untouched. Layout: RSDP (at the base), FACS, DSDT, FADT, MADT, [more
  * tables], RSDT, XSDT. Run once at VM set-up: no locking.
  *
- * Adding a table (e.g. MCFG for PCI): write an acpi_build_xxx() that calls
+ * Adding a table: write an acpi_build_xxx() that calls
  * acpi_table_alloc() + acpi_table_done() and call it from acpi_build_tables();
  * the RSDT/XSDT pick it up automatically. DSDT content goes in acpi_dsdt_*().
  */
@@ -16,6 +16,7 @@
 
 #include "lhyve/aml.h"
 #include "lhyve/log.h"
+#include "lhyve/pci.h"
 #include "lhyve/tables.h"
 #include "lhyve/util.h"
 #include "lhyve/x86_platform.h"
@@ -67,6 +68,19 @@
 #define ACPI_INTI_POL_HIGH 0x1
 #define ACPI_INTI_TRIG_EDGE (0x1 << 2)
 #define ACPI_INTI_TRIG_LEVEL (0x3 << 2)
+
+/* MCFG (PCI Firmware spec 3.x, 4.1.2): header, 8 reserved, allocations. */
+#define ACPI_MCFG_ALLOC_LEN 16
+#define ACPI_MCFG_LEN (ACPI_HDR_LEN + 8 + ACPI_MCFG_ALLOC_LEN)
+
+/* PCI host bridge (bus 0) as described in the DSDT. */
+#define ACPI_PCI_SLOTS 32
+#define ACPI_PCI_PINS 4
+#define ACPI_PCI_CFG_PORT 0xCF8  /* CONFIG_ADDRESS/CONFIG_DATA, 8 ports */
+#define ACPI_PCI_CFG_PORT_LEN 8
+#define ACPI_VGA_BASE 0xA0000
+#define ACPI_VGA_END 0xBFFFF
+#define ACPI_4GIB 0x100000000ULL
 
 struct acpi_ctx {
 	const struct acpi_params *p;
@@ -213,7 +227,7 @@ static void acpi_dsdt_uart(struct aml *a, unsigned idx)
 	aml_end(a);
 }
 
-/* ISA/LPC devices. With PCI they would move under \_SB.PCI0.ISA. */
+/* ISA/LPC devices, directly under \_SB whether or not PCI is described. */
 static void acpi_dsdt_legacy(struct aml *a, const struct acpi_params *p)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(plat_com_port); i++)
@@ -259,7 +273,68 @@ static void acpi_dsdt_legacy(struct aml *a, const struct acpi_params *p)
 	aml_rt_io(a, PLAT_PM1A_EVT, PLAT_PM1A_EVT, 1,
 		  PLAT_GPE0 + PLAT_GPE0_LEN - PLAT_PM1A_EVT);
 	aml_rt_io(a, PLAT_SMI_CMD, PLAT_SMI_CMD, 1, 1);
+	/* The ECAM window (MCFG): Linux wants it reserved here or in e820. */
+	if (p->pci)
+		aml_rt_mem32_fixed(a, (uint32_t)PLAT_ECAM_BASE, (uint32_t)PLAT_ECAM_SIZE);
 	aml_end(a);
+	aml_end(a);
+}
+
+/* _CRS of PCI0: what the host bridge decodes and forwards to bus 0. */
+static void acpi_dsdt_pci_crs(struct aml *a, const struct acpi_params *p)
+{
+	aml_name(a, "_CRS");
+	aml_rt_begin(a);
+	aml_rt_word_bus(a, 0x00, 0xFF);
+	/* Configuration mechanism #1 ports: consumed by the bridge itself. */
+	aml_rt_io(a, ACPI_PCI_CFG_PORT, ACPI_PCI_CFG_PORT, 1, ACPI_PCI_CFG_PORT_LEN);
+	aml_rt_word_io(a, 0x0000, ACPI_PCI_CFG_PORT - 1);
+	aml_rt_word_io(a, ACPI_PCI_CFG_PORT + ACPI_PCI_CFG_PORT_LEN, 0xFFFF);
+	aml_rt_dword_mem(a, ACPI_VGA_BASE, ACPI_VGA_END, true);
+	aml_rt_dword_mem(a, (uint32_t)PLAT_PCI_MMIO_BASE, (uint32_t)(PLAT_ECAM_BASE - 1), false);
+	if (p->mmio64_size)
+		aml_rt_qword_mem(a, p->mmio64_base, p->mmio64_base + p->mmio64_size - 1, true);
+	aml_end(a);
+}
+
+/*
+ * _PRT: every slot's INTA#-INTD# wired straight to an I/O APIC input
+ * (Source 0: SourceIndex is a GSI, level-triggered, active low).
+ */
+static void acpi_dsdt_pci_prt(struct aml *a)
+{
+	aml_name(a, "_PRT");
+	aml_package_begin(a, ACPI_PCI_SLOTS * ACPI_PCI_PINS);
+	for (unsigned slot = 0; slot < ACPI_PCI_SLOTS; slot++) {
+		for (unsigned pin = 0; pin < ACPI_PCI_PINS; pin++) {
+			aml_package_begin(a, 4);
+			aml_integer(a, ((uint64_t)slot << 16) | 0xFFFF); /* any function */
+			aml_integer(a, pin);                              /* 0 = INTA# */
+			aml_integer(a, 0);                                /* Source */
+			aml_integer(a, pci_intx_gsi(slot, pin + 1));      /* SourceIndex */
+			aml_end(a);
+		}
+	}
+	aml_end(a);
+}
+
+/* \_SB.PCI0: the PCI Express host bridge of segment 0, buses 0-255. */
+static void acpi_dsdt_pci(struct aml *a, const struct acpi_params *p)
+{
+	aml_device_begin(a, "PCI0");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0A08");
+	aml_name(a, "_CID");
+	aml_eisaid(a, "PNP0A03");
+	/* No _ADR: a device has _HID or _ADR, not both (ACPI 6.1.5). */
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_name(a, "_SEG");
+	aml_integer(a, 0);
+	aml_name(a, "_BBN");
+	aml_integer(a, 0);
+	acpi_dsdt_pci_crs(a, p);
+	acpi_dsdt_pci_prt(a);
 	aml_end(a);
 }
 
@@ -276,6 +351,8 @@ static int acpi_build_dsdt(struct acpi_ctx *c)
 	aml_scope_begin(&a, "\\_SB");
 	acpi_dsdt_cpus(&a, c->p);
 	acpi_dsdt_legacy(&a, c->p);
+	if (c->p->pci)
+		acpi_dsdt_pci(&a, c->p);
 	aml_end(&a);
 	ret = aml_finish(&a);
 	if (ret)
@@ -422,6 +499,24 @@ static int acpi_build_madt(struct acpi_ctx *c)
 	return acpi_table_done(c, off, true);
 }
 
+/* ---- MCFG ---- */
+
+/* One ECAM allocation: segment 0, buses 0-255 at PLAT_ECAM_BASE. */
+static int acpi_build_mcfg(struct acpi_ctx *c)
+{
+	size_t off;
+	int ret = acpi_table_alloc(c, "MCFG", ACPI_MCFG_LEN, 1, &off);
+
+	if (ret)
+		return ret;
+	uint8_t *e = c->buf + off + ACPI_HDR_LEN + 8; /* after 8 reserved bytes */
+	put_le64(e, PLAT_ECAM_BASE);
+	put_le16(e + 8, 0);      /* PCI segment group */
+	e[10] = 0;               /* start bus */
+	e[11] = (uint8_t)((PLAT_ECAM_SIZE >> 20) - 1); /* end bus: 1 MiB per bus */
+	return acpi_table_done(c, off, true);
+}
+
 /* ---- RSDT, XSDT, RSDP ---- */
 
 static int acpi_build_rsdt_xsdt(struct acpi_ctx *c, uint64_t *rsdt, uint64_t *xsdt)
@@ -484,7 +579,12 @@ static int acpi_build_tables(struct acpi_ctx *c)
 	ret = acpi_build_madt(c);
 	if (ret)
 		return ret;
-	/* HPET, MCFG, ... go here, each listed through acpi_table_done(). */
+	if (c->p->pci) {
+		ret = acpi_build_mcfg(c);
+		if (ret)
+			return ret;
+	}
+	/* HPET, ... go here, each listed through acpi_table_done(). */
 	ret = acpi_build_rsdt_xsdt(c, &rsdt, &xsdt);
 	if (ret)
 		return ret;
@@ -501,9 +601,15 @@ int acpi_build(struct guest_mem *gm, const struct acpi_params *p, uint64_t *rsdp
 		log_err("acpi: unsupported CPU count %u (1..%u)", p->ncpus, ACPI_MAX_CPUS);
 		return -EINVAL;
 	}
-	if (p->hpet || p->pci) {
-		log_err("acpi: %s tables are not implemented", p->hpet ? "HPET" : "PCI");
+	if (p->hpet) {
+		log_err("acpi: HPET tables are not implemented");
 		return -EOPNOTSUPP;
+	}
+	if (p->pci && p->mmio64_size &&
+	    (p->mmio64_base < ACPI_4GIB || p->mmio64_base + p->mmio64_size < p->mmio64_base)) {
+		log_err("acpi: bad 64-bit PCI window %#llx+%#llx",
+			(unsigned long long)p->mmio64_base, (unsigned long long)p->mmio64_size);
+		return -EINVAL;
 	}
 	if (!gm_ptr(gm, PLAT_ACPI_BASE, PLAT_ACPI_END - PLAT_ACPI_BASE))
 		return -EFAULT;

@@ -39,6 +39,20 @@
 #define AML_RD_IRQ_NOFLAGS 0x22 /* small item 0x04, length 2 */
 #define AML_RD_IO 0x47          /* small item 0x08, length 7 */
 #define AML_RD_END_TAG 0x79     /* small item 0x0F, length 1 */
+#define AML_RD_MEM32_FIXED 0x86 /* large item 0x06, length 9 */
+#define AML_RD_DWORD_ADDR 0x87  /* large item 0x07 */
+#define AML_RD_WORD_ADDR 0x88   /* large item 0x08 */
+#define AML_RD_QWORD_ADDR 0x8A  /* large item 0x0A */
+/* Address space descriptor fields (Table 6.4x "Address Space Descriptor"). */
+#define AML_RD_TYPE_MEM 0
+#define AML_RD_TYPE_IO 1
+#define AML_RD_TYPE_BUS 2
+#define AML_RD_GEN_MAF (1u << 3)   /* _MAF: max address fixed */
+#define AML_RD_GEN_MIF (1u << 2)   /* _MIF: min address fixed */
+#define AML_RD_GEN_CONSUMER (1u << 0) /* clear: ResourceProducer */
+#define AML_RD_IO_ENTIRE 0x03      /* _RNG: ISA and non-ISA ranges */
+#define AML_RD_MEM_RW 0x01         /* _RW */
+#define AML_RD_MEM_CACHEABLE (1u << 1) /* _MEM = 1 */
 
 #define AML_PKGLEN_MAX 0x0FFFFFFFu
 
@@ -366,6 +380,72 @@ void aml_rt_io(struct aml *a, uint16_t min, uint16_t max, uint8_t align, uint8_t
 void aml_rt_irq_noflags(struct aml *a, uint16_t mask)
 {
 	const uint8_t d[3] = { AML_RD_IRQ_NOFLAGS, (uint8_t)mask, (uint8_t)(mask >> 8) };
+	aml_raw(a, d, sizeof(d));
+}
+
+/*
+ * Word/DWord/QWord address space descriptor of width w (2, 4 or 8 bytes):
+ * tag, length (3 + 5 * w), type, general flags, type flags, then _GRA,
+ * _MIN, _MAX, _TRA, _LEN, each w bytes little-endian.
+ */
+static void aml_rt_addr(struct aml *a, unsigned w, uint8_t type, uint8_t tflags,
+			uint64_t min, uint64_t max)
+{
+	static const uint8_t tag[9] = { [2] = AML_RD_WORD_ADDR, [4] = AML_RD_DWORD_ADDR,
+					[8] = AML_RD_QWORD_ADDR };
+	const uint64_t field[5] = { 0, min, max, 0, max - min + 1 };
+	uint8_t d[3 + 3 + 5 * 8];
+	size_t n = 0;
+
+	if (min > max || max - min + 1 == 0) {
+		aml_set_err(a, -EINVAL);
+		return;
+	}
+	d[n++] = tag[w];
+	d[n++] = (uint8_t)(3 + 5 * w);
+	d[n++] = 0;
+	d[n++] = type;
+	d[n++] = AML_RD_GEN_MAF | AML_RD_GEN_MIF; /* producer, positive decode */
+	d[n++] = tflags;
+	for (unsigned f = 0; f < 5; f++)
+		for (unsigned i = 0; i < w; i++)
+			d[n++] = (uint8_t)(field[f] >> (8 * i));
+	aml_raw(a, d, n);
+}
+
+void aml_rt_word_bus(struct aml *a, uint16_t min, uint16_t max)
+{
+	aml_rt_addr(a, 2, AML_RD_TYPE_BUS, 0, min, max);
+}
+
+void aml_rt_word_io(struct aml *a, uint16_t min, uint16_t max)
+{
+	aml_rt_addr(a, 2, AML_RD_TYPE_IO, AML_RD_IO_ENTIRE, min, max);
+}
+
+void aml_rt_dword_mem(struct aml *a, uint32_t min, uint32_t max, bool cacheable)
+{
+	aml_rt_addr(a, 4, AML_RD_TYPE_MEM,
+		    AML_RD_MEM_RW | (cacheable ? AML_RD_MEM_CACHEABLE : 0), min, max);
+}
+
+void aml_rt_qword_mem(struct aml *a, uint64_t min, uint64_t max, bool cacheable)
+{
+	aml_rt_addr(a, 8, AML_RD_TYPE_MEM,
+		    AML_RD_MEM_RW | (cacheable ? AML_RD_MEM_CACHEABLE : 0), min, max);
+}
+
+void aml_rt_mem32_fixed(struct aml *a, uint32_t base, uint32_t len)
+{
+	if (len == 0 || (uint64_t)base + len > 0x100000000ULL) {
+		aml_set_err(a, -EINVAL);
+		return;
+	}
+	const uint8_t d[12] = {
+		AML_RD_MEM32_FIXED, 9, 0, AML_RD_MEM_RW,
+		(uint8_t)base, (uint8_t)(base >> 8), (uint8_t)(base >> 16), (uint8_t)(base >> 24),
+		(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24),
+	};
 	aml_raw(a, d, sizeof(d));
 }
 

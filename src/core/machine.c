@@ -250,18 +250,39 @@ static int parse_uuid(const char *s, uint8_t out[16])
 	return 0;
 }
 
+struct intx_list {
+	struct mp_pci_irq irq[256];
+	unsigned n;
+};
+
+static void collect_intx(void *opaque, struct pci_dev *d)
+{
+	struct intx_list *l = opaque;
+
+	if (d->intx_pin && d->bus == 0 && l->n < ARRAY_SIZE(l->irq))
+		l->irq[l->n++] = (struct mp_pci_irq){ (uint8_t)d->slot, (uint8_t)d->intx_pin };
+}
+
 static int setup_tables(struct vm *vm, char *err, size_t errlen)
 {
+	struct intx_list intx = { .n = 0 };
 	struct smbios_params sp = { .ncpus = vm->ncpus, .ram_size = vm->ram_size };
 	const char *uuid = config_get(vm->cfg, "uuid");
 	int rc;
 
 	e820_build(&vm->e820, vm->mem.lowmem, vm->mem.highmem);
+	if ((rc = e820_add(&vm->e820, PLAT_ECAM_BASE, PLAT_ECAM_SIZE, E820_RESERVED)) < 0) {
+		snprintf(err, errlen, "cannot reserve the ECAM window in e820: %s", strerror(-rc));
+		return rc;
+	}
+	pci_bus_foreach(vm->pci, collect_intx, &intx);
 	if (vm->acpi) {
 		struct acpi_params ap = {
 			.ncpus = vm->ncpus, .x2apic = vm->x2apic,
 			.lowmem = vm->mem.lowmem, .highmem = vm->mem.highmem,
+			.pci = true,
 		};
+		pci_bus_mmio64_window(vm->pci, &ap.mmio64_base, &ap.mmio64_size);
 		for (unsigned i = 0; i < 4; i++)
 			if (vm->com[i])
 				ap.com_mask |= 1u << i;
@@ -270,7 +291,7 @@ static int setup_tables(struct vm *vm, char *err, size_t errlen)
 			return rc;
 		}
 	}
-	if (vm->mptable && (rc = mptable_build(&vm->mem, vm->ncpus)) < 0) {
+	if (vm->mptable && (rc = mptable_build(&vm->mem, vm->ncpus, intx.irq, intx.n)) < 0) {
 		if (rc != -ENOSPC) {
 			snprintf(err, errlen, "cannot build the MP table: %s", strerror(-rc));
 			return rc;

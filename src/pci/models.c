@@ -7,6 +7,8 @@
 #include "lhyve/config.h"
 #include "lhyve/pci.h"
 #include "lhyve/util.h"
+#include "lhyve/virtio.h"
+#include "lhyve/virtio_pci.h"
 
 static const char *const pcireg_keys[] = {
 	"pcireg.vendor", "pcireg.device", "pcireg.subvendor",
@@ -19,6 +21,18 @@ static const struct pci_model pci_models[] = {
 	  .keys = pcireg_keys },
 	{ .name = "lpc", .desc = "LPC PCI-ISA bridge (COM1-COM4, RTC, ACPI PM)",
 	  .keys = pcireg_keys },
+	{ .name = "virtio-blk", .desc = "virtio block device",
+	  .legacy_config = blk_legacy_config, .keys = blk_config_keys,
+	  .init = virtio_pci_init, .fini = virtio_pci_fini },
+	{ .name = "virtio-net", .desc = "virtio network device (tapN/vmnetN)",
+	  .legacy_config = net_legacy_config, .keys = net_config_keys,
+	  .init = virtio_pci_init, .fini = virtio_pci_fini },
+	{ .name = "virtio-rnd", .desc = "virtio entropy device",
+	  .legacy_config = rnd_legacy_config, .keys = rnd_config_keys,
+	  .init = virtio_pci_init, .fini = virtio_pci_fini },
+	{ .name = "virtio-console", .desc = "virtio console, ports on UNIX sockets",
+	  .legacy_config = console_legacy_config, .keys = console_config_keys,
+	  .init = virtio_pci_init, .fini = virtio_pci_fini },
 };
 
 const struct pci_model *pci_model_find(const char *name)

@@ -39,6 +39,7 @@ struct pci_bus {
 	struct pci_node *funcs;
 	const struct pci_host *host;
 	struct ratelimit rl;
+	uint64_t m64_base;
 };
 
 struct pci_ids {
@@ -687,6 +688,8 @@ int pci_bus_assign(struct pci_bus *pb, uint64_t highmem_end, char *err, size_t e
 	uint64_t io = PCI_IO_BASE, m32 = PLAT_PCI_MMIO_BASE;
 	uint64_t m64 = ALIGN_UP(MAX(highmem_end, GM_HIGHMEM_BASE), 1ULL << 30);
 
+	pb->m64_base = m64;
+
 	for (struct pci_node *p = pb->funcs; p; p = p->next) {
 		struct pci_dev *d = &p->dev;
 		if (d->intx_pin)
@@ -712,7 +715,7 @@ int pci_bus_assign(struct pci_bus *pb, uint64_t highmem_end, char *err, size_t e
 		struct pci_bar *b = &d->bar[refs[k].i];
 		uint64_t *next = b->type == PCI_BAR_IO ? &io : b->type == PCI_BAR_MEM32 ? &m32 : &m64;
 		uint64_t limit = b->type == PCI_BAR_IO ? PCI_IO_END :
-				 b->type == PCI_BAR_MEM32 ? PLAT_ECAM_BASE : ~0ULL;
+				 b->type == PCI_BAR_MEM32 ? PLAT_ECAM_BASE : pb->m64_base + PCI_MMIO64_WINDOW;
 		uint64_t a = ALIGN_UP(*next, b->size);
 		if (a + b->size > limit || a + b->size < a) {
 			snprintf(err, errlen, "pci %u:%u:%u: no room for BAR %d (%llu bytes)",
@@ -726,4 +729,10 @@ int pci_bus_assign(struct pci_bus *pb, uint64_t highmem_end, char *err, size_t e
 	}
 	free(refs);
 	return 0;
+}
+
+void pci_bus_mmio64_window(struct pci_bus *pb, uint64_t *base, uint64_t *size)
+{
+	*base = pb->m64_base;
+	*size = PCI_MMIO64_WINDOW;
 }

@@ -78,16 +78,26 @@ static uint8_t *find_table(struct guest_mem *gm, uint64_t rsdp, const char *sig,
 	return NULL;
 }
 
-static uint64_t build(struct guest_mem *gm, unsigned ncpus, bool x2apic, unsigned com_mask)
+#define MMIO64_BASE (8 * GiB)
+#define MMIO64_SIZE (32 * GiB)
+
+static uint64_t build_ex(struct guest_mem *gm, unsigned ncpus, bool x2apic,
+			 unsigned com_mask, bool pci, uint64_t mmio64_size)
 {
 	struct acpi_params p = {
 		.ncpus = ncpus, .x2apic = x2apic, .lowmem = RAM, .com_mask = com_mask,
+		.pci = pci, .mmio64_base = MMIO64_BASE, .mmio64_size = mmio64_size,
 	};
 	uint64_t rsdp = 0;
 	CHECK_EQ(fake_gm_init(gm, RAM, 0), 0);
 	CHECK_EQ(acpi_build(gm, &p, &rsdp), 0);
 	CHECK_EQ(rsdp, PLAT_ACPI_BASE);
 	return rsdp;
+}
+
+static uint64_t build(struct guest_mem *gm, unsigned ncpus, bool x2apic, unsigned com_mask)
+{
+	return build_ex(gm, ncpus, x2apic, com_mask, false, 0);
 }
 
 static void test_rsdp_xsdt(void)
@@ -313,14 +323,25 @@ static void test_madt_max(void) { check_madt(254, true); }
 
 /* ---- a small AML decoder, enough for what the DSDT uses ---- */
 
+#define DEC_MAX_INTS 16
+#define DEC_MAX_PRT 128
+
 struct aml_dev {
 	char path[160];
 	uint32_t hid;            /* EISAID or 0 */
 	char hid_str[16];
 	uint64_t uid;
 	bool has_uid;
-	uint8_t crs[64];
+	uint8_t crs[256];
 	unsigned crs_len;
+	/* Other integer Name()s of the device: _CID, _ADR, _SEG, _BBN ... */
+	char int_name[DEC_MAX_INTS][64];
+	uint64_t int_val[DEC_MAX_INTS];
+	unsigned nint;
+	/* _PRT: Package of Package(4) { Address, Pin, Source, SourceIndex } */
+	uint64_t prt[DEC_MAX_PRT][4];
+	unsigned prt_n;
+	bool has_prt;
 };
 
 struct aml_dec {
@@ -490,6 +511,48 @@ static bool dec_data(struct aml_dec *d, size_t *pos, size_t end, uint64_t *ival,
 	return true;
 }
 
+/* _PRT = Package(n) { Package(4) { integers }, ... } into dev->prt. */
+static bool dec_prt(struct aml_dec *d, size_t *pos, size_t end, struct aml_dev *dev)
+{
+	size_t pend;
+
+	if (*pos >= end || d->b[(*pos)++] != 0x12)
+		return false;
+	if (!dec_pkglen(d, pos, end, &pend) || *pos >= pend)
+		return false;
+	unsigned cnt = d->b[(*pos)++];
+	dev->prt_n = 0;
+	dev->has_prt = true;
+	while (*pos < pend) {
+		size_t eend;
+		if (d->b[(*pos)++] != 0x12 || !dec_pkglen(d, pos, pend, &eend) || *pos >= eend)
+			return false;
+		if (d->b[(*pos)++] != 4 || dev->prt_n == DEC_MAX_PRT)
+			return false;
+		for (unsigned i = 0; i < 4; i++) {
+			uint64_t v = ~0ULL;
+			if (!dec_data(d, pos, eend, &v, NULL, NULL, NULL, 1))
+				return false;
+			dev->prt[dev->prt_n][i] = v;
+		}
+		if (*pos != eend)
+			return false;
+		dev->prt_n++;
+	}
+	return *pos == pend && dev->prt_n == cnt;
+}
+
+static bool dev_int(const struct aml_dev *dev, const char *name, uint64_t *v)
+{
+	for (unsigned i = 0; i < dev->nint; i++) {
+		if (strcmp(dev->int_name[i], name) == 0) {
+			*v = dev->int_val[i];
+			return true;
+		}
+	}
+	return false;
+}
+
 static bool dec_termlist(struct aml_dec *d, size_t pos, size_t end, const char *scope,
 			 struct aml_dev *dev, unsigned depth)
 {
@@ -509,8 +572,20 @@ static bool dec_termlist(struct aml_dec *d, size_t pos, size_t end, const char *
 			bool is_s5 = strcmp(name, "\\_S5_") == 0 ||
 				     (strcmp(name, "_S5_") == 0 && strcmp(scope, "\\") == 0);
 			uint64_t *target = is_s5 ? &d->s5[0] : &iv;
+			if (dev && strcmp(name, "_PRT") == 0) {
+				if (!dec_prt(d, &pos, end, dev))
+					return false;
+				continue;
+			}
+			size_t vpos = pos;
 			if (!dec_data(d, &pos, end, target, &sv, &bv, &bl, 0))
 				return false;
+			bool is_int = d->b[vpos] <= 0x01 || d->b[vpos] == 0xFF ||
+				      (d->b[vpos] >= 0x0A && d->b[vpos] <= 0x0E && d->b[vpos] != 0x0D);
+			if (dev && is_int && dev->nint < DEC_MAX_INTS) {
+				snprintf(dev->int_name[dev->nint], sizeof(dev->int_name[0]), "%s", name);
+				dev->int_val[dev->nint++] = iv;
+			}
 			if (is_s5)
 				d->have_s5 = true;
 			if (dev && strcmp(name, "_HID") == 0) {
@@ -686,6 +761,245 @@ static void test_dsdt(void)
 	free(d);
 }
 
+/* ---- PCI: resource descriptors, PCI0, _PRT, MCFG ---- */
+
+struct rdesc {
+	uint8_t tag;             /* small: item name << 3 | len; large: 0x80 | name */
+	uint8_t rtype, gflags, tflags;
+	uint64_t gra, min, max, tra, len;
+};
+
+/* Walk a resource template; false on a malformed one or no End Tag last. */
+static bool parse_rt(const uint8_t *b, size_t n, struct rdesc *out, unsigned max,
+		     unsigned *count)
+{
+	size_t o = 0;
+	unsigned k = 0;
+
+	while (o < n) {
+		struct rdesc r = { .tag = b[o] };
+		size_t dlen;
+		if (b[o] & 0x80) {
+			if (o + 3 > n)
+				return false;
+			dlen = 3 + get_le16(b + o + 1);
+			if (o + dlen > n)
+				return false;
+			unsigned w = b[o] == 0x88 ? 2 : b[o] == 0x87 ? 4 : b[o] == 0x8A ? 8 : 0;
+			if (w) {
+				if (dlen < 6 + 5 * w)
+					return false;
+				r.rtype = b[o + 3];
+				r.gflags = b[o + 4];
+				r.tflags = b[o + 5];
+				uint64_t f[5];
+				for (unsigned i = 0; i < 5; i++) {
+					f[i] = 0;
+					for (unsigned j = 0; j < w; j++)
+						f[i] |= (uint64_t)b[o + 6 + i * w + j] << (8 * j);
+				}
+				r.gra = f[0], r.min = f[1], r.max = f[2], r.tra = f[3], r.len = f[4];
+			} else if (b[o] == 0x86) {
+				if (dlen != 12)
+					return false;
+				r.tflags = b[o + 3];
+				r.min = get_le32(b + o + 4);
+				r.len = get_le32(b + o + 8);
+				r.max = r.min + r.len - 1;
+			}
+		} else {
+			dlen = 1 + (b[o] & 7);
+			if (o + dlen > n)
+				return false;
+			if ((b[o] >> 3) == 0x08) { /* IO */
+				r.min = get_le16(b + o + 2);
+				r.max = get_le16(b + o + 4);
+				r.len = b[o + 7];
+			}
+		}
+		if (k == max)
+			return false;
+		out[k++] = r;
+		o += dlen;
+		if (r.tag == 0x79) {
+			*count = k;
+			return o == n;
+		}
+	}
+	return false;
+}
+
+static void check_addr(const struct rdesc *r, uint8_t tag, uint8_t rtype, uint8_t tflags,
+		       uint64_t min, uint64_t max)
+{
+	CHECK_EQ(r->tag, tag);
+	CHECK_EQ(r->rtype, rtype);
+	CHECK_EQ(r->gflags, 0x0C);      /* producer, MinFixed, MaxFixed, PosDecode */
+	CHECK_EQ(r->tflags, tflags);
+	CHECK_EQ(r->gra, 0);
+	CHECK_EQ(r->min, min);
+	CHECK_EQ(r->max, max);
+	CHECK_EQ(r->tra, 0);
+	CHECK_EQ(r->len, max - min + 1);
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+static void check_pci_dsdt(bool mmio64)
+{
+	struct guest_mem gm;
+	struct aml_dec *d = calloc(1, sizeof(*d));
+	uint64_t rsdp = build_ex(&gm, 2, false, 0x1, true, mmio64 ? MMIO64_SIZE : 0);
+	uint64_t v;
+
+	CHECK(decode_dsdt(&gm, rsdp, d));
+	struct aml_dev *pci = dec_find(d, "\\_SB_.PCI0");
+	CHECK(pci != NULL);
+	if (!pci)
+		goto out;
+	CHECK_EQ(pci->hid, eisaid("PNP0A08"));
+	CHECK(dev_int(pci, "_CID", &v));
+	CHECK_EQ(v, eisaid("PNP0A03"));
+	CHECK(pci->has_uid);
+	CHECK_EQ(pci->uid, 0);
+	CHECK(dev_int(pci, "_SEG", &v));
+	CHECK_EQ(v, 0);
+	CHECK(dev_int(pci, "_BBN", &v));
+	CHECK_EQ(v, 0);
+	CHECK(!dev_int(pci, "_ADR", &v)); /* _HID, so no _ADR (iasl warns) */
+	/* Legacy devices stay where they were. */
+	CHECK(dec_find(d, "\\_SB_.COM1") != NULL);
+	CHECK(dec_find(d, "\\_SB_.RTC_") != NULL);
+
+	/* _CRS: bus numbers, config ports, I/O and memory windows. */
+	struct rdesc r[16];
+	unsigned n = 0;
+	CHECK(parse_rt(pci->crs, pci->crs_len, r, ARRAY_SIZE(r), &n));
+	CHECK_EQ(n, mmio64 ? 8u : 7u);
+	if (n == (mmio64 ? 8u : 7u)) {
+		check_addr(&r[0], 0x88, 2, 0x00, 0, 255);
+		CHECK_EQ(r[1].tag, 0x47);
+		CHECK_EQ(r[1].min, 0xCF8);
+		CHECK_EQ(r[1].max, 0xCF8);
+		CHECK_EQ(r[1].len, 8);
+		check_addr(&r[2], 0x88, 1, 0x03, 0x0000, 0x0CF7);
+		check_addr(&r[3], 0x88, 1, 0x03, 0x0D00, 0xFFFF);
+		check_addr(&r[4], 0x87, 0, 0x03, 0xA0000, 0xBFFFF);
+		check_addr(&r[5], 0x87, 0, 0x01, PLAT_PCI_MMIO_BASE, PLAT_ECAM_BASE - 1);
+		if (mmio64)
+			check_addr(&r[6], 0x8A, 0, 0x03, MMIO64_BASE,
+				   MMIO64_BASE + MMIO64_SIZE - 1);
+		CHECK_EQ(r[n - 1].tag, 0x79);
+		/* No window covers ECAM, the I/O APIC, HPET or the local APIC. */
+		for (unsigned i = 4; i < n - 1; i++) {
+			CHECK(!overlaps(r[i].min, r[i].len, PLAT_ECAM_BASE, PLAT_ECAM_SIZE));
+			CHECK(!overlaps(r[i].min, r[i].len, PLAT_IOAPIC_BASE, 0x1000));
+			CHECK(!overlaps(r[i].min, r[i].len, PLAT_HPET_BASE, 0x1000));
+			CHECK(!overlaps(r[i].min, r[i].len, PLAT_LAPIC_BASE, 0x1000));
+			/* Only the VGA window is below 1 MiB, in the e820-reserved area. */
+			CHECK(!overlaps(r[i].min, r[i].len, 0, PLAT_EBDA));
+			CHECK(!overlaps(r[i].min, r[i].len, 0x100000, RAM - 0x100000));
+		}
+	}
+
+	/* _PRT: 32 slots x 4 pins, straight to GSIs 16-23. */
+	CHECK(pci->has_prt);
+	CHECK_EQ(pci->prt_n, 128);
+	for (unsigned i = 0; i < pci->prt_n; i++) {
+		unsigned slot = i / 4, pin = i % 4;
+		CHECK_EQ(pci->prt[i][0], ((uint64_t)slot << 16) | 0xFFFF);
+		CHECK_EQ(pci->prt[i][1], pin);
+		CHECK_EQ(pci->prt[i][2], 0);
+		CHECK_EQ(pci->prt[i][3], 16 + ((slot + pin) & 7));
+	}
+	CHECK_EQ(pci->prt[0][3], 16);           /* 00:00 INTA# */
+	CHECK_EQ(pci->prt[3 * 4 + 0][3], 19);   /* slot 3 INTA# */
+	CHECK_EQ(pci->prt[3 * 4 + 1][0], 0x3FFFF);
+	CHECK_EQ(pci->prt[3 * 4 + 1][3], 20);   /* slot 3 INTB# */
+	CHECK_EQ(pci->prt[31 * 4 + 3][0], 0x1FFFFF);
+	CHECK_EQ(pci->prt[31 * 4 + 3][3], 18);  /* slot 31 INTD# */
+
+	/* The motherboard resources reserve the ECAM window. */
+	struct aml_dev *sysr = dec_find(d, "\\_SB_.SYSR");
+	CHECK(sysr != NULL);
+	if (sysr) {
+		CHECK_EQ(sysr->hid, eisaid("PNP0C02"));
+		CHECK(parse_rt(sysr->crs, sysr->crs_len, r, ARRAY_SIZE(r), &n));
+		bool ecam = false;
+		for (unsigned i = 0; i < n; i++)
+			if (r[i].tag == 0x86 && r[i].min == PLAT_ECAM_BASE &&
+			    r[i].len == PLAT_ECAM_SIZE && (r[i].tflags & 1))
+				ecam = true;
+		CHECK(ecam);
+	}
+out:
+	fake_gm_free(&gm);
+	free(d);
+}
+
+static void test_pci_dsdt(void) { check_pci_dsdt(true); }
+static void test_pci_dsdt_no64(void) { check_pci_dsdt(false); }
+
+static void test_no_pci(void)
+{
+	struct guest_mem gm;
+	struct aml_dec *d = calloc(1, sizeof(*d));
+	uint64_t rsdp = build(&gm, 1, false, 0);
+	struct rdesc r[16];
+	unsigned n = 0;
+
+	CHECK(decode_dsdt(&gm, rsdp, d));
+	CHECK(dec_find(d, "\\_SB_.PCI0") == NULL);
+	CHECK(find_table(&gm, rsdp, "MCFG", NULL) == NULL);
+	struct aml_dev *sysr = dec_find(d, "\\_SB_.SYSR");
+	CHECK(sysr != NULL);
+	if (sysr) {
+		CHECK(parse_rt(sysr->crs, sysr->crs_len, r, ARRAY_SIZE(r), &n));
+		for (unsigned i = 0; i < n; i++)
+			CHECK(r[i].tag != 0x86);
+	}
+	fake_gm_free(&gm);
+	free(d);
+}
+
+static void test_mcfg(void)
+{
+	struct guest_mem gm;
+	uint64_t rsdp = build_ex(&gm, 4, false, 0, true, MMIO64_SIZE);
+	uint64_t addr = 0;
+	uint8_t *t = find_table(&gm, rsdp, "MCFG", &addr); /* XSDT and RSDT, checksum */
+
+	CHECK(t != NULL);
+	if (!t)
+		goto out;
+	CHECK_EQ(get_le32(t + 4), 36 + 8 + 16);
+	CHECK_EQ(t[8], 1);
+	CHECK_EQ(byte_sum(t, get_le32(t + 4)), 0);
+	CHECK(memcmp(t + 10, "LHYVE ", 6) == 0);
+	CHECK_EQ(get_le64(t + 36), 0);            /* reserved */
+	CHECK_EQ(get_le64(t + 44), PLAT_ECAM_BASE);
+	CHECK_EQ(get_le16(t + 52), 0);            /* segment */
+	CHECK_EQ(t[54], 0);                       /* start bus */
+	CHECK_EQ(t[55], 255);                     /* end bus */
+	CHECK_EQ(get_le32(t + 56), 0);            /* reserved */
+	/* 256 buses x 1 MiB of ECAM = the window the core registers. */
+	CHECK_EQ((uint64_t)(t[55] - t[54] + 1) << 20, PLAT_ECAM_SIZE);
+	CHECK_EQ(addr % 16, 0);
+	/* FACP, APIC, MCFG listed. */
+	uint8_t *r = gpa(&gm, rsdp, 36);
+	uint8_t *x = table_at(&gm, get_le64(r + 24), "XSDT");
+	CHECK(x != NULL);
+	if (x)
+		CHECK_EQ((get_le32(x + 4) - 36) / 8, 3);
+	CHECK(find_table(&gm, rsdp, "FACP", NULL) != NULL);
+	CHECK(find_table(&gm, rsdp, "APIC", NULL) != NULL);
+out:
+	fake_gm_free(&gm);
+}
+
 static void test_errors(void)
 {
 	struct guest_mem gm;
@@ -701,8 +1015,15 @@ static void test_errors(void)
 	CHECK_EQ(acpi_build(&gm, &p, &rsdp), -EOPNOTSUPP);
 	p.hpet = false;
 	p.pci = true;
-	CHECK_EQ(acpi_build(&gm, &p, &rsdp), -EOPNOTSUPP);
+	p.mmio64_base = 3 * GiB;        /* a 64-bit window must be above 4 GiB */
+	p.mmio64_size = GiB;
+	CHECK_EQ(acpi_build(&gm, &p, &rsdp), -EINVAL);
+	p.mmio64_base = UINT64_MAX - GiB + 2; /* wraps */
+	CHECK_EQ(acpi_build(&gm, &p, &rsdp), -EINVAL);
 	CHECK_EQ(find_rsdp(&gm), 0); /* nothing written on failure */
+	p.mmio64_base = 0;              /* size 0: no window, base ignored */
+	p.mmio64_size = 0;
+	CHECK_EQ(acpi_build(&gm, &p, &rsdp), 0);
 	fake_gm_free(&gm);
 
 	/* Guest too small to hold the ACPI region. */
@@ -783,6 +1104,61 @@ static void test_aml_encodings(void)
 	aml_free(&a);
 }
 
+/* Address space and fixed memory descriptors: bytes and range checks. */
+static void test_aml_resources(void)
+{
+	struct aml a;
+
+	CHECK_EQ(aml_init(&a), 0);
+	aml_rt_word_bus(&a, 0, 0xFF);
+	aml_rt_mem32_fixed(&a, 0xE0000000u, 0x10000000u);
+	const uint8_t want[] = {
+		0x88, 0x0D, 0x00, 0x02, 0x0C, 0x00,   /* WordBusNumber, producer */
+		0x00, 0x00, 0x00, 0x00, 0xFF, 0x00, 0x00, 0x00, 0x00, 0x01,
+		0x86, 0x09, 0x00, 0x01,               /* Memory32Fixed, ReadWrite */
+		0x00, 0x00, 0x00, 0xE0, 0x00, 0x00, 0x00, 0x10,
+	};
+	CHECK_EQ(a.len, sizeof(want));
+	CHECK(memcmp(a.buf, want, sizeof(want)) == 0);
+	CHECK_EQ(aml_finish(&a), 0);
+	aml_free(&a);
+
+	CHECK_EQ(aml_init(&a), 0);
+	aml_rt_qword_mem(&a, 1ULL << 40, (1ULL << 41) - 1, true);
+	CHECK_EQ(a.len, 46);
+	CHECK_EQ(get_le16(a.buf + 1), 43);
+	CHECK_EQ(a.buf[5], 0x03);                     /* Cacheable, ReadWrite */
+	CHECK_EQ(get_le64(a.buf + 14), 1ULL << 40);   /* _MIN */
+	CHECK_EQ(get_le64(a.buf + 38), 1ULL << 40);   /* _LEN */
+	aml_rt_dword_mem(&a, 0xC0000000u, 0xDFFFFFFFu, false);
+	CHECK_EQ(a.len, 46 + 26);
+	CHECK_EQ(get_le16(a.buf + 47), 23);
+	CHECK_EQ(a.buf[46 + 5], 0x01);                /* NonCacheable, ReadWrite */
+	CHECK_EQ(get_le32(a.buf + 46 + 22), 0x20000000u);
+	CHECK_EQ(aml_finish(&a), 0);
+	aml_free(&a);
+
+	/* Empty, inverted or whole-space ranges are errors. */
+	for (int i = 0; i < 5; i++) {
+		CHECK_EQ(aml_init(&a), 0);
+		switch (i) {
+		case 0: aml_rt_word_io(&a, 0x10, 0x0F); break;
+		case 1: aml_rt_qword_mem(&a, 0, UINT64_MAX, false); break;
+		case 2: aml_rt_dword_mem(&a, 2, 1, false); break;
+		case 3: aml_rt_mem32_fixed(&a, 0x1000, 0); break;
+		case 4: aml_rt_mem32_fixed(&a, 0xFFFFF000u, 0x2000); break;
+		}
+		CHECK_EQ(aml_finish(&a), -EINVAL);
+		aml_free(&a);
+	}
+	/* A single-unit window is fine. */
+	CHECK_EQ(aml_init(&a), 0);
+	aml_rt_word_io(&a, 0x10, 0x10);
+	CHECK_EQ(get_le16(a.buf + 14), 1);
+	CHECK_EQ(aml_finish(&a), 0);
+	aml_free(&a);
+}
+
 /* PkgLength at the 1/2/3-byte boundaries, checked by the decoder. */
 static void test_aml_pkglen(void)
 {
@@ -835,20 +1211,19 @@ static void test_aml_pkglen(void)
 	}
 }
 
-/* If iasl is installed, disassemble every table and require no errors. */
-static void test_iasl(void)
+/*
+ * If iasl is installed, disassemble every table and require no errors, then
+ * recompile the disassembled DSDT and require 0 errors and 0 warnings.
+ */
+static void check_iasl(bool pci)
 {
-	if (system("command -v iasl >/dev/null 2>&1") != 0) {
-		printf("iasl not installed: skipping disassembly check\n");
-		return;
-	}
 	struct guest_mem gm;
-	uint64_t rsdp = build(&gm, 4, false, 0xF);
+	uint64_t rsdp = build_ex(&gm, 4, false, 0xF, pci, pci ? MMIO64_SIZE : 0);
 	char dir[] = "/tmp/lhyve-acpi-XXXXXX";
 	CHECK(mkdtemp(dir) != NULL);
 
-	const char *sigs[] = { "FACP", "APIC", "DSDT" };
-	for (unsigned i = 0; i < ARRAY_SIZE(sigs); i++) {
+	const char *sigs[] = { "FACP", "APIC", "DSDT", "MCFG" };
+	for (unsigned i = 0; i < ARRAY_SIZE(sigs) - (pci ? 0 : 1); i++) {
 		uint8_t *t;
 		if (strcmp(sigs[i], "DSDT") == 0) {
 			uint8_t *f = find_table(&gm, rsdp, "FACP", NULL);
@@ -876,11 +1251,29 @@ static void test_iasl(void)
 		if (rc)
 			fprintf(stderr, "iasl -d %s/%s.dat reported problems\n", dir, sigs[i]);
 	}
-	char cmd[256];
+	/* Recompile: the ASL iasl wrote must compile without warnings. */
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && iasl -p RE DSDT.dsl > RE.log 2>&1 && "
+		 "grep -q 'Compilation successful. 0 Errors, 0 Warnings' RE.log", dir);
+	int rc = system(cmd);
+	CHECK_EQ(rc, 0);
+	if (rc)
+		fprintf(stderr, "iasl recompile of %s/DSDT.dsl reported problems\n", dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
+	if (!rc && system(cmd) != 0)    /* kept for a look when it failed */
 		fprintf(stderr, "could not remove %s\n", dir);
 	fake_gm_free(&gm);
+}
+
+static void test_iasl(void)
+{
+	if (system("command -v iasl >/dev/null 2>&1") != 0) {
+		printf("iasl not installed: skipping disassembly check\n");
+		return;
+	}
+	check_iasl(false);
+	check_iasl(true);
 }
 
 int main(void)
@@ -892,8 +1285,13 @@ int main(void)
 	RUN(test_madt_x2apic);
 	RUN(test_madt_max);
 	RUN(test_dsdt);
+	RUN(test_pci_dsdt);
+	RUN(test_pci_dsdt_no64);
+	RUN(test_no_pci);
+	RUN(test_mcfg);
 	RUN(test_errors);
 	RUN(test_aml_encodings);
+	RUN(test_aml_resources);
 	RUN(test_aml_pkglen);
 	RUN(test_iasl);
 	return unit_report();

@@ -94,6 +94,35 @@ static void test_add(void)
 	check_sorted(&m);
 }
 
+/* What the machine does with PCI: reserve the ECAM window in the hole. */
+static void check_ecam(uint64_t ram)
+{
+	struct e820_map m;
+	uint64_t lo, hi;
+
+	gm_layout(ram, &lo, &hi);
+	e820_build(&m, lo, hi);
+	unsigned n = m.n;
+	CHECK_EQ(e820_add(&m, PLAT_ECAM_BASE, PLAT_ECAM_SIZE, E820_RESERVED), 0);
+	CHECK_EQ(m.n, n + 1);
+	check_sorted(&m);
+	check_entry(&m, 3, PLAT_ECAM_BASE, PLAT_ECAM_SIZE, E820_RESERVED);
+	check_entry(&m, 2, 0x100000, lo - 0x100000, E820_RAM);
+	if (hi)
+		check_entry(&m, 4, 4 * GiB, hi, E820_RAM);
+	/* The window lies in the PCI hole, above the 32-bit BAR window. */
+	CHECK(lo <= PLAT_PCI_MMIO_BASE);
+	CHECK(PLAT_PCI_MMIO_BASE < PLAT_ECAM_BASE);
+	CHECK(PLAT_ECAM_BASE + PLAT_ECAM_SIZE <= PLAT_IOAPIC_BASE);
+	/* Twice is an overlap, not a second entry. */
+	CHECK_EQ(e820_add(&m, PLAT_ECAM_BASE, PLAT_ECAM_SIZE, E820_RESERVED), -EEXIST);
+	CHECK_EQ(m.n, n + 1);
+}
+
+static void test_ecam_256m(void) { check_ecam(256 * MiB); }
+static void test_ecam_3g(void) { check_ecam(3 * GiB); }
+static void test_ecam_5g(void) { check_ecam(5 * GiB); }
+
 static void test_tiny(void)
 {
 	struct e820_map m;
@@ -113,6 +142,9 @@ int main(void)
 	RUN(test_5g);
 	RUN(test_entry_size);
 	RUN(test_add);
+	RUN(test_ecam_256m);
+	RUN(test_ecam_3g);
+	RUN(test_ecam_5g);
 	RUN(test_tiny);
 	return unit_report();
 }

@@ -1,6 +1,13 @@
 /*
  * Console backends (see lhyve/chardev.h): stdio, a host path (tty, fifo,
- * character device or regular file) and a one-client TCP server.
+ * character device or regular file), a one-client TCP server, and pty
+ * pairs ("pty", and the nmdm(4)-style "/dev/nmdmNA" whose B end is
+ * published as a symlink to the pty slave).
+ *
+ * Besides the backend, every chardev keeps a 64 KiB history ring of all
+ * output, an optional log file, and up to CD_MAX_CLIENTS attached clients
+ * (sockets handed over by the control server): each gets the history at
+ * attach time and then live output; their input joins the backend's.
  *
  * Every backend is an input fd and an output fd (possibly the same fd, or
  * -1) plus two ring buffers: 4 KiB of input the device pulls with
@@ -42,6 +49,8 @@
 #define CD_OBUF_SIZE (64 * 1024)
 #define CD_TTY_SLOTS 8
 #define CD_POLL_NS 1000000ULL /* re-read interval for unpollable input */
+#define CD_HIST_SIZE (64 * 1024)
+#define CD_MAX_CLIENTS 4
 
 /*
  * Saved terminal settings of every tty we put in raw mode. This is the one
@@ -58,11 +67,21 @@ static struct cd_tty_slot {
 	struct termios tio;
 } cd_tty_saved[CD_TTY_SLOTS];
 
-enum cd_kind { CD_FDS, CD_STDIO, CD_PATH, CD_FILE, CD_TCP };
+enum cd_kind { CD_FDS, CD_STDIO, CD_PATH, CD_FILE, CD_TCP, CD_PTY, CD_NMDM };
 
 struct cd_watch {
 	int fd;
 	uint32_t events; /* 0: not registered */
+};
+
+struct chardev;
+
+/* An attached client (a connected socket); fd -1: slot free. */
+struct cd_client {
+	struct chardev *cd;
+	int fd;
+	struct cd_watch w;
+	uint64_t dropped;
 };
 
 struct chardev {
@@ -95,10 +114,24 @@ struct chardev {
 	void (*notify)(void *opaque);
 	void *notify_opaque;
 	struct ratelimit rl;
+
+	/* pty / nmdm */
+	int slave_fd;         /* held open so the master never sees a hangup */
+	char pty_path[64];    /* slave device */
+	char link_path[4096]; /* nmdm: the published other end, "" if none */
+
+	/* history, log, clients, counters */
+	uint8_t *hist;
+	size_t hist_head, hist_len; /* hist_head: next write position */
+	int log_fd;
+	bool log_failed;
+	struct cd_client clients[CD_MAX_CLIENTS];
+	uint64_t bytes_in, bytes_out;
 };
 
 static void cd_in_cb(void *opaque, uint32_t events);
 static void cd_out_cb(void *opaque, uint32_t events);
+static void cd_client_cb(void *opaque, uint32_t events);
 
 /* ---- terminals ---- */
 
@@ -160,8 +193,8 @@ void chardev_restore_terminals(void)
 
 /* ---- watches (cd->lock held) ---- */
 
-static int cd_set_watch(struct chardev *cd, struct cd_watch *w, int fd,
-			uint32_t events, ev_fd_fn fn)
+static int cd_set_watch_op(struct chardev *cd, struct cd_watch *w, int fd,
+			   uint32_t events, ev_fd_fn fn, void *opaque)
 {
 	int rc = 0;
 
@@ -172,7 +205,7 @@ static int cd_set_watch(struct chardev *cd, struct cd_watch *w, int fd,
 	if (!events || fd < 0)
 		return 0;
 	if (!w->events) {
-		rc = ev_add_fd(cd->loop, fd, events, fn, cd);
+		rc = ev_add_fd(cd->loop, fd, events, fn, opaque);
 		if (rc == 0) {
 			w->fd = fd;
 			w->events = events;
@@ -183,6 +216,12 @@ static int cd_set_watch(struct chardev *cd, struct cd_watch *w, int fd,
 			w->events = events;
 	}
 	return rc;
+}
+
+static int cd_set_watch(struct chardev *cd, struct cd_watch *w, int fd,
+			uint32_t events, ev_fd_fn fn)
+{
+	return cd_set_watch_op(cd, w, fd, events, fn, cd);
 }
 
 static void cd_in_timer_kick(struct chardev *cd)
@@ -206,6 +245,11 @@ static int cd_update_watches(struct chardev *cd)
 		win = EPOLLIN;
 	if (cd->out_fd >= 0 && !cd->out_dead && cd->olen)
 		wout = EPOLLOUT;
+	for (unsigned i = 0; i < CD_MAX_CLIENTS; i++) {
+		struct cd_client *c = &cd->clients[i];
+		cd_set_watch_op(cd, &c->w, c->fd,
+				c->fd >= 0 && cd->ilen < CD_IBUF_SIZE ? EPOLLIN : 0, cd_client_cb, c);
+	}
 	if (cd->in_fd >= 0 && cd->in_fd == cd->out_fd) {
 		cd_set_watch(cd, &cd->w_out, -1, 0, cd_out_cb);
 		return cd_set_watch(cd, &cd->w_in, cd->in_fd, win | wout, cd_in_cb);
@@ -329,6 +373,7 @@ static void cd_in_cb(void *opaque, uint32_t events)
 	}
 	cd_update_watches(cd);
 	if (cd->ilen > before) {
+		cd->bytes_in += cd->ilen - before;
 		fn = cd->notify;
 		fn_opaque = cd->notify_opaque;
 	}
@@ -369,6 +414,127 @@ static void cd_timer_cb(void *opaque)
 	}
 	cd_in_timer_kick(cd);
 	if (cd->ilen > before) {
+		cd->bytes_in += cd->ilen - before;
+		fn = cd->notify;
+		fn_opaque = cd->notify_opaque;
+	}
+	pthread_mutex_unlock(&cd->lock);
+	if (fn)
+		fn(fn_opaque);
+}
+
+/* ---- history, log and attached clients (cd->lock held) ---- */
+
+static void cd_client_drop(struct chardev *cd, struct cd_client *c)
+{
+	int fd = c->fd;
+
+	if (fd < 0)
+		return;
+	c->fd = -1;
+	cd_update_watches(cd); /* removes the watch before the fd is closed */
+	close(fd);
+	log_info("%s: attached client left", cd->desc);
+}
+
+/* Non-blocking send to a client: what does not fit is dropped. */
+static void cd_client_send(struct chardev *cd, struct cd_client *c, const void *buf,
+			   size_t n)
+{
+	const uint8_t *b = buf;
+
+	while (n && c->fd >= 0) {
+		ssize_t r = send(c->fd, b, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->dropped += n;
+			return;
+		}
+		if (r <= 0) {
+			cd_client_drop(cd, c);
+			return;
+		}
+		b += r;
+		n -= (size_t)r;
+	}
+}
+
+/* Every output byte: history ring, log file, attached clients. */
+static void cd_record(struct chardev *cd, const void *buf, size_t n)
+{
+	const uint8_t *b = buf;
+
+	cd->bytes_out += n;
+	for (size_t i = n > CD_HIST_SIZE ? n - CD_HIST_SIZE : 0; i < n; i++) {
+		cd->hist[cd->hist_head] = b[i];
+		cd->hist_head = (cd->hist_head + 1) % CD_HIST_SIZE;
+	}
+	cd->hist_len = MIN(cd->hist_len + n, (size_t)CD_HIST_SIZE);
+	if (cd->log_fd >= 0 && !cd->log_failed) {
+		size_t done = 0;
+		while (done < n) {
+			ssize_t r = write(cd->log_fd, b + done, n - done);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				log_warn("%s: console log write failed (%s); log stopped", cd->desc,
+					 r < 0 ? strerror(errno) : "short write");
+				cd->log_failed = true;
+				break;
+			}
+			done += (size_t)r;
+		}
+	}
+	for (unsigned i = 0; i < CD_MAX_CLIENTS; i++)
+		if (cd->clients[i].fd >= 0)
+			cd_client_send(cd, &cd->clients[i], b, n);
+}
+
+/* Copy the history, oldest first (cd->lock held). */
+static size_t cd_hist_copy(struct chardev *cd, uint8_t *out, size_t n)
+{
+	size_t take = MIN(n, cd->hist_len);
+	size_t start = (cd->hist_head + CD_HIST_SIZE - take) % CD_HIST_SIZE;
+
+	for (size_t i = 0; i < take; i++)
+		out[i] = cd->hist[(start + i) % CD_HIST_SIZE];
+	return take;
+}
+
+/* Input from an attached client (loop thread). */
+static void cd_client_cb(void *opaque, uint32_t events)
+{
+	struct cd_client *c = opaque;
+	struct chardev *cd = c->cd;
+	void (*fn)(void *) = NULL;
+	void *fn_opaque = NULL;
+	size_t before;
+
+	pthread_mutex_lock(&cd->lock);
+	if (c->fd < 0) {
+		pthread_mutex_unlock(&cd->lock);
+		return;
+	}
+	before = cd->ilen;
+	if (cd->ilen < CD_IBUF_SIZE) {
+		size_t tail = (cd->ihead + cd->ilen) % CD_IBUF_SIZE;
+		size_t seg = MIN(CD_IBUF_SIZE - cd->ilen, CD_IBUF_SIZE - tail);
+		ssize_t r;
+
+		do
+			r = recv(c->fd, cd->ibuf + tail, seg, MSG_DONTWAIT);
+		while (r < 0 && errno == EINTR);
+		if (r > 0)
+			cd->ilen += (size_t)r;
+		else if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			cd_client_drop(cd, c);
+	} else if (events & (EPOLLHUP | EPOLLERR)) {
+		cd_client_drop(cd, c);
+	}
+	cd_update_watches(cd);
+	if (cd->ilen > before) {
+		cd->bytes_in += cd->ilen - before;
 		fn = cd->notify;
 		fn_opaque = cd->notify_opaque;
 	}
@@ -526,7 +692,10 @@ static struct chardev *cd_alloc(struct evloop *loop, enum cd_kind kind,
 	if (!cd)
 		return NULL;
 	cd->obuf = malloc(CD_OBUF_SIZE);
-	if (!cd->obuf) {
+	cd->hist = malloc(CD_HIST_SIZE);
+	if (!cd->obuf || !cd->hist) {
+		free(cd->obuf);
+		free(cd->hist);
 		free(cd);
 		return NULL;
 	}
@@ -538,6 +707,11 @@ static struct chardev *cd_alloc(struct evloop *loop, enum cd_kind kind,
 	cd->tty_slot = -1;
 	cd->out_restore_flags = -1;
 	cd->rl = (struct ratelimit)RATELIMIT_INIT;
+	cd->slave_fd = cd->log_fd = -1;
+	for (unsigned i = 0; i < CD_MAX_CLIENTS; i++) {
+		cd->clients[i].cd = cd;
+		cd->clients[i].fd = -1;
+	}
 	return cd;
 }
 
@@ -681,18 +855,120 @@ err_close:
 	return NULL;
 }
 
+/* ---- pty pairs ---- */
+
+/* "…/nmdmXA" or "…/nmdmXB" (X non-empty): the other end's path, else false. */
+static bool cd_nmdm_peer(const char *spec, char *peer, size_t len)
+{
+	const char *base = strrchr(spec, '/');
+	size_t n = strlen(spec);
+
+	base = base ? base + 1 : spec;
+	if (strncmp(base, "nmdm", 4) != 0 || strlen(base) < 6 || n >= len ||
+	    (spec[n - 1] != 'A' && spec[n - 1] != 'B'))
+		return false;
+	memcpy(peer, spec, n + 1);
+	peer[n - 1] = spec[n - 1] == 'A' ? 'B' : 'A';
+	return true;
+}
+
+static void cd_unpublish(struct chardev *cd)
+{
+	char cur[sizeof(cd->pty_path)];
+	ssize_t n = readlink(cd->link_path, cur, sizeof(cur) - 1);
+
+	if (n > 0) {
+		cur[n] = '\0';
+		if (strcmp(cur, cd->pty_path) == 0)
+			unlink(cd->link_path);
+	}
+	cd->link_path[0] = '\0';
+}
+
+/* Symlink link -> the pty slave; replaces only a dangling old link. */
+static int cd_publish(struct chardev *cd, const char *link, char *err, size_t errlen)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		struct stat st;
+
+		if (symlink(cd->pty_path, link) == 0) {
+			snprintf(cd->link_path, sizeof(cd->link_path), "%s", link);
+			return 0;
+		}
+		if (errno != EEXIST) {
+			snprintf(err, errlen, "cannot create %s: %s%s", link, strerror(errno),
+				 errno == EACCES ? " (only root may create links in /dev; "
+						   "use a writable directory or run as root)" : "");
+			return -errno;
+		}
+		if (lstat(link, &st) < 0 || !S_ISLNK(st.st_mode) || stat(link, &st) == 0)
+			break;
+		unlink(link); /* a dangling link left by a killed bhyve */
+	}
+	snprintf(err, errlen, "%s already exists (another VM's console?); remove it first", link);
+	return -EEXIST;
+}
+
+static struct chardev *cd_open_pty(const char *spec, const char *link, struct evloop *loop,
+				   char *err, size_t errlen)
+{
+	struct chardev *cd = cd_alloc(loop, link ? CD_NMDM : CD_PTY, spec);
+	struct termios tio;
+	int fd;
+
+	if (!cd) {
+		snprintf(err, errlen, "%s: out of memory", spec);
+		return NULL;
+	}
+	fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open a pty: %s", spec, strerror(errno));
+		goto err_close;
+	}
+	cd->in_fd = cd->out_fd = fd;
+	if (grantpt(fd) < 0 || unlockpt(fd) < 0 ||
+	    ptsname_r(fd, cd->pty_path, sizeof(cd->pty_path)) != 0) {
+		snprintf(err, errlen, "%s: cannot set up the pty: %s", spec, strerror(errno));
+		goto err_close;
+	}
+	/* Hold the slave: the master then never reports a hangup between users. */
+	cd->slave_fd = open(cd->pty_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (cd->slave_fd < 0) {
+		snprintf(err, errlen, "%s: cannot open %s: %s", spec, cd->pty_path, strerror(errno));
+		goto err_close;
+	}
+	if (tcgetattr(cd->slave_fd, &tio) == 0) {
+		cfmakeraw(&tio);
+		tcsetattr(cd->slave_fd, TCSANOW, &tio);
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if (link && cd_publish(cd, link, err, errlen) < 0)
+		goto err_close;
+	if (cd_start(cd, err, errlen) < 0)
+		goto err_close;
+	return cd;
+err_close:
+	chardev_close(cd);
+	return NULL;
+}
+
 struct chardev *chardev_open(const char *spec, struct evloop *loop, char *err,
 			     size_t errlen)
 {
 	struct chardev *cd;
 	const char *eq;
+	char peer[4096];
 
 	if (!spec || !*spec) {
-		snprintf(err, errlen, "console: empty backend (expected stdio, tcp=addr:port or a path)");
+		snprintf(err, errlen, "console: empty backend (expected stdio, pty, tcp=addr:port, /dev/nmdmNA or a path)");
 		return NULL;
 	}
 	if (!strcmp(spec, "stdio"))
 		return cd_open_stdio(loop, err, errlen);
+	if (!strcmp(spec, "pty"))
+		return cd_open_pty(spec, NULL, loop, err, errlen);
+	if (cd_nmdm_peer(spec, peer, sizeof(peer)))
+		return cd_open_pty(spec, peer, loop, err, errlen);
 	if (!strncmp(spec, "tcp=", 4)) {
 		cd = cd_alloc(loop, CD_TCP, spec);
 		if (!cd) {
@@ -707,7 +983,7 @@ struct chardev *chardev_open(const char *spec, struct evloop *loop, char *err,
 	}
 	eq = strchr(spec, '=');
 	if (eq && !memchr(spec, '/', (size_t)(eq - spec))) {
-		snprintf(err, errlen, "%s: unknown console backend (expected stdio, tcp=addr:port or a path)",
+		snprintf(err, errlen, "%s: unknown console backend (expected stdio, pty, tcp=addr:port, /dev/nmdmNA or a path)",
 			 spec);
 		return NULL;
 	}
@@ -754,6 +1030,8 @@ void chardev_close(struct chardev *cd)
 	in_fd = cd->in_fd;
 	out_fd = cd->out_fd;
 	cd->in_fd = cd->out_fd = -1;
+	for (unsigned i = 0; i < CD_MAX_CLIENTS; i++)
+		cd_client_drop(cd, &cd->clients[i]);
 	cd_update_watches(cd);
 	if (cd->listen_watched)
 		ev_del_fd(cd->loop, cd->listen_fd);
@@ -768,8 +1046,15 @@ void chardev_close(struct chardev *cd)
 		close(out_fd);
 	if (cd->listen_fd >= 0)
 		close(cd->listen_fd);
+	if (cd->link_path[0])
+		cd_unpublish(cd);
+	if (cd->slave_fd >= 0)
+		close(cd->slave_fd);
+	if (cd->log_fd >= 0)
+		close(cd->log_fd);
 	pthread_mutex_destroy(&cd->lock);
 	free(cd->obuf);
+	free(cd->hist);
 	free(cd);
 }
 
@@ -835,7 +1120,10 @@ size_t chardev_write(struct chardev *cd, const void *buf, size_t n)
 	size_t done = 0, room, take, tail;
 
 	pthread_mutex_lock(&cd->lock);
-	if (cd->out_fd < 0 || cd->out_dead || !n)
+	if (!n)
+		goto out;
+	cd_record(cd, b, n);
+	if (cd->out_fd < 0 || cd->out_dead)
 		goto out;
 	if (!cd->olen) {
 		ssize_t r = cd_write_fd(cd, b, n);
@@ -872,4 +1160,131 @@ bool chardev_connected(struct chardev *cd)
 	c = cd->kind != CD_TCP || cd->in_fd >= 0;
 	pthread_mutex_unlock(&cd->lock);
 	return c;
+}
+
+void chardev_describe(struct chardev *cd, char *kind, size_t kindlen, char *ep, size_t eplen)
+{
+	static const char *const kinds[] = {
+		[CD_FDS] = "fds", [CD_STDIO] = "stdio", [CD_PATH] = "tty", [CD_FILE] = "file",
+		[CD_TCP] = "tcp", [CD_PTY] = "pty", [CD_NMDM] = "nmdm",
+	};
+	const char *name = cd->desc + strlen("console ");
+
+	pthread_mutex_lock(&cd->lock);
+	snprintf(kind, kindlen, "%s", kinds[cd->kind]);
+	switch (cd->kind) {
+	case CD_PTY:
+		snprintf(ep, eplen, "%s", cd->pty_path);
+		break;
+	case CD_NMDM:
+		snprintf(ep, eplen, "%s %s", cd->link_path, cd->pty_path);
+		break;
+	case CD_TCP: {
+		const char *colon = strrchr(name + 4, ':');
+		int port = chardev_local_port(cd);
+		snprintf(ep, eplen, "%.*s:%d", colon ? (int)(colon - name - 4) : 0, name + 4, port);
+		break;
+	}
+	case CD_PATH:
+	case CD_FILE:
+		snprintf(ep, eplen, "%s", name);
+		break;
+	case CD_FDS:
+	case CD_STDIO:
+		snprintf(ep, eplen, "-");
+		break;
+	}
+	pthread_mutex_unlock(&cd->lock);
+}
+
+const char *chardev_pty_path(struct chardev *cd)
+{
+	return cd->pty_path[0] ? cd->pty_path : NULL;
+}
+
+int chardev_set_log(struct chardev *cd, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return -errno;
+	pthread_mutex_lock(&cd->lock);
+	if (cd->log_fd >= 0)
+		close(cd->log_fd);
+	cd->log_fd = fd;
+	cd->log_failed = false;
+	pthread_mutex_unlock(&cd->lock);
+	return 0;
+}
+
+size_t chardev_history(struct chardev *cd, void *buf, size_t n)
+{
+	size_t got;
+
+	pthread_mutex_lock(&cd->lock);
+	got = cd_hist_copy(cd, buf, n);
+	pthread_mutex_unlock(&cd->lock);
+	return got;
+}
+
+int chardev_attach(struct chardev *cd, int fd, const void *early, size_t nearly)
+{
+	struct cd_client *c = NULL;
+	void (*fn)(void *) = NULL;
+	void *fn_opaque = NULL;
+	uint8_t *hist;
+	size_t nhist;
+	int sndbuf = 2 * CD_HIST_SIZE;
+
+	hist = malloc(CD_HIST_SIZE);
+	if (!hist)
+		return -ENOMEM;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	pthread_mutex_lock(&cd->lock);
+	for (unsigned i = 0; i < CD_MAX_CLIENTS && !c; i++)
+		if (cd->clients[i].fd < 0)
+			c = &cd->clients[i];
+	if (!c) {
+		pthread_mutex_unlock(&cd->lock);
+		free(hist);
+		return -EBUSY;
+	}
+	c->fd = fd;
+	c->dropped = 0;
+	/* History first, under the lock, so no live byte overtakes it. */
+	nhist = cd_hist_copy(cd, hist, CD_HIST_SIZE);
+	cd_client_send(cd, c, hist, nhist);
+	if (nearly && c->fd >= 0) {
+		size_t take = MIN(nearly, CD_IBUF_SIZE - cd->ilen);
+		const uint8_t *e = early;
+		for (size_t i = 0; i < take; i++)
+			cd->ibuf[(cd->ihead + cd->ilen + i) % CD_IBUF_SIZE] = e[i];
+		cd->ilen += take;
+		cd->bytes_in += take;
+		if (take) {
+			fn = cd->notify;
+			fn_opaque = cd->notify_opaque;
+		}
+	}
+	cd_update_watches(cd);
+	pthread_mutex_unlock(&cd->lock);
+	free(hist);
+	log_info("%s: client attached", cd->desc);
+	if (fn)
+		fn(fn_opaque);
+	return 0;
+}
+
+void chardev_stats(struct chardev *cd, uint64_t *in, uint64_t *out, unsigned *clients)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&cd->lock);
+	*in = cd->bytes_in;
+	*out = cd->bytes_out;
+	for (unsigned i = 0; i < CD_MAX_CLIENTS; i++)
+		n += cd->clients[i].fd >= 0;
+	*clients = n;
+	pthread_mutex_unlock(&cd->lock);
 }

@@ -1,0 +1,150 @@
+/*
+ * tap network backend (see lhyve/netbe.h): /dev/net/tun with
+ * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR and a 12-byte vnet header.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lhyve/log.h"
+#include "lhyve/netbe.h"
+
+struct netbe {
+	int fd;
+	bool tap;
+	bool offloads;
+	char name[IFNAMSIZ];
+};
+
+bool netbe_is_tap_name(const char *name)
+{
+	return name && (strncmp(name, "tap", 3) == 0 || strncmp(name, "vmnet", 5) == 0) &&
+	       strlen(name) < IFNAMSIZ && !strchr(name, '/');
+}
+
+/* Bring the interface up (like FreeBSD's net.link.tap.up_on_open). */
+static void netbe_up(const char *name)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+			log_debug("%s: cannot bring up: %s", name, strerror(errno));
+	}
+	close(s);
+}
+
+struct netbe *netbe_tap_open(const char *name, char *err, size_t errlen)
+{
+	struct netbe *nb;
+	struct ifreq ifr;
+	int hdr = NETBE_HDR_LEN;
+	int fd;
+
+	if (!netbe_is_tap_name(name)) {
+		snprintf(err, errlen, "%s: unsupported network backend (expected tapN or vmnetN)",
+			 name ? name : "(none)");
+		return NULL;
+	}
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open /dev/net/tun: %s", name, strerror(errno));
+		return NULL;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		snprintf(err, errlen, "%s: cannot attach to the tap interface: %s", name,
+			 strerror(errno));
+		goto err_fd;
+	}
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		snprintf(err, errlen, "%s: TUNSETVNETHDRSZ: %s", name, strerror(errno));
+		goto err_fd;
+	}
+	if (ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+		snprintf(err, errlen, "%s: TUNSETOFFLOAD: %s", name, strerror(errno));
+		goto err_fd;
+	}
+	nb = calloc(1, sizeof(*nb));
+	if (!nb) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		goto err_fd;
+	}
+	nb->fd = fd;
+	nb->tap = true;
+	nb->offloads = true;
+	snprintf(nb->name, sizeof(nb->name), "%s", name);
+	netbe_up(name);
+	return nb;
+err_fd:
+	close(fd);
+	return NULL;
+}
+
+struct netbe *netbe_fd_open(int fd, bool offloads)
+{
+	struct netbe *nb = calloc(1, sizeof(*nb));
+
+	if (!nb)
+		return NULL;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	nb->fd = fd;
+	nb->offloads = offloads;
+	snprintf(nb->name, sizeof(nb->name), "fd%d", fd);
+	return nb;
+}
+
+void netbe_close(struct netbe *nb)
+{
+	if (!nb)
+		return;
+	close(nb->fd);
+	free(nb);
+}
+
+int netbe_fd(const struct netbe *nb)
+{
+	return nb->fd;
+}
+
+bool netbe_has_offloads(const struct netbe *nb)
+{
+	return nb->offloads;
+}
+
+int netbe_set_offload(struct netbe *nb, bool csum, bool tso4, bool tso6, bool ecn)
+{
+	unsigned flags = 0;
+
+	if (!nb->tap)
+		return 0;
+	if (csum) {
+		flags |= TUN_F_CSUM;
+		if (tso4)
+			flags |= TUN_F_TSO4;
+		if (tso6)
+			flags |= TUN_F_TSO6;
+		if (ecn && (tso4 || tso6))
+			flags |= TUN_F_TSO_ECN;
+	}
+	if (ioctl(nb->fd, TUNSETOFFLOAD, (unsigned long)flags) < 0) {
+		log_warn("%s: TUNSETOFFLOAD 0x%x: %s", nb->name, flags, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}

@@ -1,0 +1,484 @@
+/*
+ * virtio-net (virtio 1.2 §5.1) over a network backend (lhyve/netbe.h).
+ *
+ * One RX/TX queue pair, no control queue. Frames carry the 12-byte
+ * virtio_net_hdr both in the guest and on the backend, so checksum/TSO
+ * offloads pass straight through (the tap is told what the guest accepts
+ * with TUNSETOFFLOAD).
+ *
+ * Threading: everything runs under v->lock: queue kicks (event loop, via
+ * virtio_queue_notify) and the backend fd callback (event loop). RX reads
+ * one frame at a time into a bounce buffer; when the guest has no RX
+ * buffers the frame is kept, the fd is no longer polled for input, and
+ * delivery resumes on the next RX kick (nothing is dropped). TX that the
+ * backend cannot take (EAGAIN) waits for EPOLLOUT.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "lhyve/config.h"
+#include "lhyve/event.h"
+#include "lhyve/log.h"
+#include "lhyve/netbe.h"
+#include "lhyve/util.h"
+#include "lhyve/virtio.h"
+
+/* Feature bits (§5.1.3). */
+#define NET_F_CSUM 0
+#define NET_F_GUEST_CSUM 1
+#define NET_F_MTU 3
+#define NET_F_MAC 5
+#define NET_F_GUEST_TSO4 7
+#define NET_F_GUEST_TSO6 8
+#define NET_F_GUEST_ECN 9
+#define NET_F_HOST_TSO4 11
+#define NET_F_HOST_TSO6 12
+#define NET_F_HOST_ECN 13
+#define NET_F_MRG_RXBUF 15
+#define NET_F_STATUS 16
+#define NET_S_LINK_UP 1
+
+#define NET_QSIZE 256
+#define NET_RXQ 0
+#define NET_TXQ 1
+#define NET_HDR NETBE_HDR_LEN
+#define NET_RXBUF (NET_HDR + 65536 + 4096)
+#define NET_MAX_FRAMES 256 /* per fd event, for fairness */
+
+struct net_used {
+	uint16_t head;
+	uint32_t len;
+};
+
+struct net {
+	struct virtio_dev v;
+	struct netbe *be;
+	int fd;
+	bool watched;
+	uint32_t mask;
+	bool running;
+	bool rx_stalled;  /* waiting for RX buffers */
+	bool tx_blocked;  /* waiting for EPOLLOUT */
+	bool mrg;         /* MRG_RXBUF negotiated */
+	bool guest_csum;
+	uint8_t *rxbuf;
+	size_t rxlen;     /* pending frame (with header), 0: none */
+	uint8_t mac[6];
+	uint16_t mtu;
+	struct iovec rxiov[NET_QSIZE];
+	struct iovec txiov[NET_QSIZE];
+	struct net_used used[NET_QSIZE];
+	struct ratelimit rl;
+};
+
+const char *const net_config_keys[] = { "path", "backend", "mac", "mtu", NULL };
+
+/* v->lock held. */
+static void net_update_mask(struct net *sc)
+{
+	uint32_t m = 0;
+
+	if (sc->running && !sc->rx_stalled)
+		m |= EPOLLIN;
+	if (sc->running && sc->tx_blocked)
+		m |= EPOLLOUT;
+	if (sc->watched && m != sc->mask && ev_mod_fd(sc->v.loop, sc->fd, m) == 0)
+		sc->mask = m;
+}
+
+/*
+ * Put the pending frame into guest buffers. Returns false if the guest has
+ * not enough buffers (nothing consumed), true if delivered or dropped.
+ */
+static bool net_deliver(struct net *sc)
+{
+	struct virtqueue *vq = &sc->v.vq[NET_RXQ];
+	struct vq_chain c = { .iov = sc->rxiov, .max_iov = NET_QSIZE };
+	uint8_t *nb[2] = { NULL, NULL };
+	size_t off = 0;
+	unsigned n = 0;
+	int rc;
+
+	if (!sc->guest_csum)
+		sc->rxbuf[0] = 0; /* no DATA_VALID/NEEDS_CSUM without GUEST_CSUM */
+	while (off < sc->rxlen) {
+		rc = vq_pop(vq, &c);
+		if (rc < 0)
+			return true; /* queue broken: drop */
+		if (rc == 0) {
+			vq_unpop(vq, n);
+			return false;
+		}
+		struct iovec *in = c.iov + c.nout;
+		if ((n == 0 && c.in_bytes < NET_HDR) || (!sc->mrg && c.in_bytes < sc->rxlen)) {
+			log_rl(&sc->rl, LOG_WARN, "virtio-net: RX buffer too small (%llu < %zu)",
+			       (unsigned long long)c.in_bytes, sc->rxlen);
+			vq_push(vq, c.head, 0);
+			for (unsigned i = 0; i < n; i++)
+				vq_push(vq, sc->used[i].head, 0);
+			return true;
+		}
+		size_t k = vq_iov_from_buf(in, c.nin, 0, sc->rxbuf + off, sc->rxlen - off);
+		if (n == 0) {
+			struct iovec s[2];
+			unsigned m = vq_iov_slice(in, c.nin, 10, 2, s, 2);
+			nb[0] = s[0].iov_base;
+			nb[1] = m == 2 ? s[1].iov_base : (uint8_t *)s[0].iov_base + 1;
+		}
+		sc->used[n].head = c.head;
+		sc->used[n].len = (uint32_t)k;
+		n++;
+		off += k;
+		if (k == 0 || n >= NET_QSIZE) {
+			/* Zero-sized buffers or too many: give up on this frame. */
+			for (unsigned i = 0; i < n; i++)
+				vq_push(vq, sc->used[i].head, 0);
+			return true;
+		}
+	}
+	/* num_buffers (le16 at offset 10) */
+	*nb[0] = (uint8_t)n;
+	*nb[1] = (uint8_t)(n >> 8);
+	for (unsigned i = 0; i < n; i++)
+		vq_push(vq, sc->used[i].head, sc->used[i].len);
+	return true;
+}
+
+/* Move frames from the backend to the guest (v->lock held). */
+static void net_rx(struct net *sc)
+{
+	struct virtqueue *vq = &sc->v.vq[NET_RXQ];
+	unsigned frames = 0;
+
+	if (!sc->running || !vq->enabled)
+		return;
+	while (frames < NET_MAX_FRAMES) {
+		if (!sc->rxlen) {
+			ssize_t r = read(sc->fd, sc->rxbuf, NET_RXBUF);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0) {
+				if (errno != EAGAIN)
+					log_rl(&sc->rl, LOG_WARN, "virtio-net: backend read: %s",
+					       strerror(errno));
+				break;
+			}
+			if (r < NET_HDR + 14)
+				continue; /* runt frame */
+			sc->rxlen = (size_t)r;
+		}
+		if (!net_deliver(sc)) {
+			/* Out of buffers: wait for a kick, unless one just came. */
+			if (vq_enable_notify(vq))
+				continue;
+			sc->rx_stalled = true;
+			break;
+		}
+		sc->rxlen = 0;
+		frames++;
+	}
+	vq_notify(vq);
+	net_update_mask(sc);
+}
+
+/* Guest frames to the backend (v->lock held). */
+static void net_tx(struct net *sc)
+{
+	struct virtqueue *vq = &sc->v.vq[NET_TXQ];
+	struct vq_chain c = { .iov = sc->txiov, .max_iov = NET_QSIZE };
+	int rc;
+
+	if (!sc->running || sc->tx_blocked)
+		return;
+	do {
+		vq_set_notify(vq, false);
+		while ((rc = vq_pop(vq, &c)) > 0) {
+			if (c.out_bytes < NET_HDR || c.nout == 0) {
+				log_rl(&sc->rl, LOG_WARN, "virtio-net: TX chain without header");
+				vq_push(vq, c.head, 0);
+				continue;
+			}
+			ssize_t w;
+			do {
+				w = writev(sc->fd, c.iov, (int)c.nout);
+			} while (w < 0 && errno == EINTR);
+			if (w < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+				vq_unpop(vq, 1);
+				sc->tx_blocked = true;
+				vq_notify(vq);
+				net_update_mask(sc);
+				return;
+			}
+			if (w < 0)
+				log_rl(&sc->rl, LOG_DEBUG, "virtio-net: backend write: %s",
+				       strerror(errno));
+			vq_push(vq, c.head, 0);
+		}
+		vq_notify(vq);
+		if (rc < 0)
+			return;
+	} while (vq_enable_notify(vq));
+}
+
+static void net_fd_event(void *opaque, uint32_t events)
+{
+	struct net *sc = opaque;
+
+	virtio_lock(&sc->v);
+	if (sc->running) {
+		if (events & EPOLLOUT) {
+			sc->tx_blocked = false;
+			net_update_mask(sc);
+			net_tx(sc);
+		}
+		if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+			net_rx(sc);
+	}
+	virtio_unlock(&sc->v);
+}
+
+static void net_queue_notify(struct virtio_dev *v, unsigned q)
+{
+	struct net *sc = container_of(v, struct net, v);
+
+	if (q == NET_RXQ) {
+		sc->rx_stalled = false;
+		net_rx(sc);
+	} else if (q == NET_TXQ) {
+		net_tx(sc);
+	}
+}
+
+static void net_start(struct virtio_dev *v)
+{
+	struct net *sc = container_of(v, struct net, v);
+
+	sc->mrg = virtio_has_feature(v, NET_F_MRG_RXBUF);
+	sc->guest_csum = virtio_has_feature(v, NET_F_GUEST_CSUM);
+	netbe_set_offload(sc->be, sc->guest_csum, virtio_has_feature(v, NET_F_GUEST_TSO4),
+			  virtio_has_feature(v, NET_F_GUEST_TSO6),
+			  virtio_has_feature(v, NET_F_GUEST_ECN));
+	sc->running = true;
+	sc->rx_stalled = false;
+	sc->tx_blocked = false;
+	sc->rxlen = 0;
+	net_update_mask(sc);
+}
+
+static void net_reset(struct virtio_dev *v)
+{
+	struct net *sc = container_of(v, struct net, v);
+
+	sc->running = false;
+	sc->rxlen = 0;
+	net_update_mask(sc);
+}
+
+static void net_destroy(struct virtio_dev *v)
+{
+	struct net *sc = container_of(v, struct net, v);
+
+	if (sc->watched)
+		ev_del_fd(v->loop, sc->fd);
+	netbe_close(sc->be);
+	virtio_dev_fini(&sc->v);
+	free(sc->rxbuf);
+	free(sc);
+}
+
+static const struct virtio_dev_ops net_ops = {
+	.name = "virtio-net",
+	.device_id = VIRTIO_ID_NET,
+	.max_queue_size = NET_QSIZE,
+	.queue_notify = net_queue_notify,
+	.start = net_start,
+	.reset = net_reset,
+	.destroy = net_destroy,
+};
+
+static int net_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned b[6];
+	char tail;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
+		   &b[5], &tail) != 6 || strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	if (mac[0] & 1) /* multicast / broadcast */
+		return -EINVAL;
+	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Default MAC: locally administered unicast 02:xx:xx:xx:xx:xx, the rest
+ * from an FNV-1a hash of "<vm name>,<bus>:<slot>:<func>" (stable per VM/slot).
+ */
+static void net_default_mac(const struct virtio_env *env, uint8_t mac[6])
+{
+	char id[300];
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	snprintf(id, sizeof(id), "%s,%u:%u:%u", env->vm_name ? env->vm_name : "",
+		 env->bus, env->slot, env->func);
+	for (const char *p = id; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+	mac[0] = 0x02;
+	for (int i = 1; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * (i - 1)));
+}
+
+/* Common part of creation once the backend is open (takes ownership). */
+static struct virtio_dev *net_create_be(const struct virtio_env *env, struct netbe *be,
+					const uint8_t mac[6], uint16_t mtu, char *err,
+					size_t errlen)
+{
+	struct net *sc = calloc(1, sizeof(*sc));
+	uint64_t feat = VIRTIO_BIT(NET_F_MAC) | VIRTIO_BIT(NET_F_MTU) |
+			VIRTIO_BIT(NET_F_STATUS) | VIRTIO_BIT(NET_F_MRG_RXBUF);
+
+	if (!sc)
+		goto err_nomem;
+	sc->rxbuf = malloc(NET_RXBUF);
+	if (!sc->rxbuf)
+		goto err_sc;
+	if (netbe_has_offloads(be))
+		feat |= VIRTIO_BIT(NET_F_CSUM) | VIRTIO_BIT(NET_F_GUEST_CSUM) |
+			VIRTIO_BIT(NET_F_GUEST_TSO4) | VIRTIO_BIT(NET_F_GUEST_TSO6) |
+			VIRTIO_BIT(NET_F_GUEST_ECN) | VIRTIO_BIT(NET_F_HOST_TSO4) |
+			VIRTIO_BIT(NET_F_HOST_TSO6) | VIRTIO_BIT(NET_F_HOST_ECN);
+	if (virtio_dev_init(&sc->v, &net_ops, env, 2, feat) < 0)
+		goto err_buf;
+	sc->be = be;
+	sc->fd = netbe_fd(be);
+	sc->rl = (struct ratelimit)RATELIMIT_INIT;
+	memcpy(sc->mac, mac, 6);
+	sc->mtu = mtu;
+	memcpy(sc->v.config, mac, 6);
+	put_le16(sc->v.config + 6, NET_S_LINK_UP);
+	put_le16(sc->v.config + 8, 1);
+	put_le16(sc->v.config + 10, mtu);
+	sc->v.config_len = 12;
+	if (env->loop) {
+		if (ev_add_fd(env->loop, sc->fd, 0, net_fd_event, sc) < 0) {
+			snprintf(err, errlen, "virtio-net: cannot watch the backend");
+			virtio_dev_fini(&sc->v);
+			goto err_buf;
+		}
+		sc->watched = true;
+	}
+	return &sc->v;
+err_buf:
+	free(sc->rxbuf);
+err_sc:
+	free(sc);
+err_nomem:
+	if (!err[0])
+		snprintf(err, errlen, "virtio-net: out of memory");
+	netbe_close(be);
+	return NULL;
+}
+
+struct virtio_dev *net_create_fd(const struct virtio_env *env, int fd, bool offloads,
+				 char *err, size_t errlen)
+{
+	uint8_t mac[6];
+	struct netbe *be = netbe_fd_open(fd, offloads);
+
+	err[0] = '\0';
+	if (!be) {
+		snprintf(err, errlen, "virtio-net: out of memory");
+		return NULL;
+	}
+	net_default_mac(env, mac);
+	return net_create_be(env, be, mac, 1500, err, errlen);
+}
+
+struct virtio_dev *net_create(const struct virtio_env *env, struct config *cfg,
+			      const char *node, char *err, size_t errlen)
+{
+	char k[300];
+	const char *name, *s;
+	uint8_t mac[6];
+	uint64_t mtu;
+	struct netbe *be;
+
+	err[0] = '\0';
+	snprintf(k, sizeof(k), "%s.backend", node);
+	name = config_get(cfg, k);
+	if (!name) {
+		snprintf(k, sizeof(k), "%s.path", node);
+		name = config_get(cfg, k);
+	}
+	if (!name || !*name) {
+		snprintf(err, errlen, "virtio-net: no backend given (e.g. tap0)");
+		return NULL;
+	}
+	snprintf(k, sizeof(k), "%s.mac", node);
+	if ((s = config_get(cfg, k))) {
+		if (net_parse_mac(s, mac) < 0) {
+			snprintf(err, errlen,
+				 "virtio-net: invalid MAC address '%s' (unicast xx:xx:xx:xx:xx:xx)", s);
+			return NULL;
+		}
+	} else {
+		net_default_mac(env, mac);
+	}
+	snprintf(k, sizeof(k), "%s.mtu", node);
+	if (config_get_uint(cfg, k, 1500, &mtu) < 0 || mtu < 68 || mtu > 65535) {
+		snprintf(err, errlen, "virtio-net: invalid mtu '%s' (68-65535)",
+			 config_get(cfg, k) ? config_get(cfg, k) : "");
+		return NULL;
+	}
+	be = netbe_tap_open(name, err, errlen);
+	if (!be)
+		return NULL;
+	return net_create_be(env, be, mac, (uint16_t)mtu, err, errlen);
+}
+
+int net_legacy_config(struct config *cfg, const char *node, const char *conf,
+		      char *err, size_t errlen)
+{
+	char *copy, *tok, *save = NULL;
+	char key[300];
+	bool first = true;
+	int rc = 0;
+
+	if (!conf || !*conf)
+		return 0;
+	copy = strdup(conf);
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save), first = false) {
+		char *eq = strchr(tok, '=');
+		const char *val = NULL;
+
+		if (eq) {
+			*eq = '\0';
+			if (strcmp(tok, "mac") == 0 || strcmp(tok, "mtu") == 0 ||
+			    strcmp(tok, "path") == 0 || strcmp(tok, "backend") == 0)
+				val = eq + 1;
+			snprintf(key, sizeof(key), "%s.%s", node, tok);
+			*eq = '=';
+		} else if (first) {
+			snprintf(key, sizeof(key), "%s.path", node);
+			val = tok;
+		}
+		rc = val ? config_set(cfg, key, val) : -EINVAL;
+		if (rc)
+			break;
+	}
+	if (rc && tok)
+		snprintf(err, errlen, "virtio-net: invalid option '%s'", tok);
+	free(copy);
+	return rc;
+}

@@ -1,0 +1,20 @@
+/* The individual guest tests (selected by test=NAME). */
+#ifndef GUEST_TESTS_H
+#define GUEST_TESTS_H
+
+#include "../lib/rt.h"
+
+void test_poweroff(void);          /* S5, never returns */
+void test_serial(void);            /* COM1 IRQ-driven RX echo, COM2 output */
+void test_smp(void);               /* INIT-SIPI-SIPI every MADT CPU, CPUID topology */
+void test_rtc(void);               /* print RTC date/time */
+void test_timers(void);            /* PIT via IOAPIC, LAPIC timer */
+void test_sigterm(void);           /* ACPI mode, power button SCI -> S5 */
+void test_sigterm_noacpi(void);    /* wait forever without ACPI */
+
+/* Wait (interrupts on) until *ctr >= n or ms elapse; 0 or -1. */
+int wait_count(volatile uint32_t *ctr, uint32_t n, uint32_t ms);
+/* Common interrupt setup: PIC masked, LAPIC on, IDT loaded. 0 or -1. */
+int irq_setup(void);
+
+#endif

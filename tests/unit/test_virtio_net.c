@@ -1,0 +1,254 @@
+/* virtio-net over a SOCK_SEQPACKET socketpair backend (and a tap if root). */
+#include "unit.h"
+#include "vqdrv.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lhyve/config.h"
+#include "lhyve/event.h"
+
+#define MEM (8 * MiB)
+#define TXB 0x200000ULL
+#define RXB 0x300000ULL
+#define NODE "pci.0.2.0"
+
+static struct guest_mem gm;
+
+struct nfx {
+	struct evloop *loop;
+	struct virtio_dev *v;
+	struct vqdrv d;
+	int peer;
+};
+
+static void nfx_init(struct nfx *f, uint64_t features)
+{
+	int sv[2];
+	char err[128];
+	struct virtio_env env = { .gm = &gm, .vm_name = "vm1", .slot = 2 };
+
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	f->loop = evloop_new();
+	env.loop = f->loop;
+	f->v = net_create_fd(&env, sv[0], false, err, sizeof(err));
+	CHECK(f->v != NULL);
+	f->peer = sv[1];
+	CHECK(vqdrv_start(&f->d, &gm, f->v, features, 2, 64) & VIRTIO_S_DRIVER_OK);
+}
+
+static void nfx_fini(struct nfx *f)
+{
+	virtio_dev_destroy(f->v);
+	evloop_free(f->loop);
+	close(f->peer);
+}
+
+static const uint64_t F_MRG = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(15) |
+			      VIRTIO_BIT(5) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
+
+static void send_frame(int fd, size_t len, uint8_t tag)
+{
+	uint8_t buf[2048];
+	memset(buf, 0, 12);
+	memset(buf + 12, tag, len);
+	CHECK_EQ(send(fd, buf, 12 + len, 0), (ssize_t)(12 + len));
+}
+
+static void test_tx(void)
+{
+	struct nfx f;
+	nfx_init(&f, F_MRG);
+	uint8_t *p = gm_ptr(&gm, TXB, 4096);
+	memset(p, 0, 12);
+	for (int i = 0; i < 60; i++)
+		p[0x100 + i] = (uint8_t)i;
+	struct vqdrv_buf b[2] = { { TXB, 12, false }, { TXB + 0x100, 60, false } };
+	uint16_t h = vqdrv_add(&f.d, 1, b, 2);
+	vqdrv_kick(&f.d, 1);
+	uint8_t got[256];
+	CHECK_EQ(recv(f.peer, got, sizeof(got), MSG_DONTWAIT), 72);
+	CHECK_EQ(got[12 + 59], 59);
+	uint32_t id = 0, len = 0;
+	CHECK(vqdrv_used(&f.d, 1, &id, &len));
+	CHECK_EQ(id, h);
+	CHECK_EQ(len, 0);
+	/* Chain shorter than the header: returned, nothing sent. */
+	struct vqdrv_buf s = { TXB, 6, false };
+	vqdrv_add(&f.d, 1, &s, 1);
+	vqdrv_kick(&f.d, 1);
+	CHECK(vqdrv_used(&f.d, 1, &id, &len));
+	CHECK_EQ(recv(f.peer, got, sizeof(got), MSG_DONTWAIT), -1);
+	nfx_fini(&f);
+}
+
+static void test_rx_mrg(void)
+{
+	struct nfx f;
+	uint32_t id = 0, len = 0;
+	nfx_init(&f, F_MRG);
+	/* Frame arrives with no RX buffers: kept, not dropped. */
+	send_frame(f.peer, 100, 0xab);
+	evloop_run_once(f.loop, 0);
+	CHECK(!vqdrv_used(&f.d, 0, NULL, NULL));
+	/* Two 64-byte buffers: the 112-byte frame spans both. */
+	struct vqdrv_buf b1 = { RXB, 64, true }, b2 = { RXB + 0x1000, 64, true };
+	uint16_t h1 = vqdrv_add(&f.d, 0, &b1, 1);
+	uint16_t h2 = vqdrv_add(&f.d, 0, &b2, 1);
+	vqdrv_kick(&f.d, 0);
+	CHECK(vqdrv_used(&f.d, 0, &id, &len));
+	CHECK_EQ(id, h1);
+	CHECK_EQ(len, 64);
+	CHECK(vqdrv_used(&f.d, 0, &id, &len));
+	CHECK_EQ(id, h2);
+	CHECK_EQ(len, 48);
+	uint8_t *p = gm_ptr(&gm, RXB, 64);
+	CHECK_EQ(get_le16(p + 10), 2); /* num_buffers */
+	CHECK_EQ(p[12], 0xab);
+	CHECK_EQ(*(uint8_t *)gm_ptr(&gm, RXB + 0x1000 + 47, 1), 0xab);
+	CHECK(f.d.irqs[0] >= 1);
+	/* Five frames, buffers for two: the rest wait for more buffers. */
+	for (int i = 0; i < 5; i++)
+		send_frame(f.peer, 200, (uint8_t)(i + 1));
+	for (int i = 0; i < 2; i++) {
+		struct vqdrv_buf b = { RXB + 0x2000 + 0x1000ULL * (uint64_t)i, 2048, true };
+		vqdrv_add(&f.d, 0, &b, 1);
+	}
+	vqdrv_kick(&f.d, 0);
+	evloop_run_once(f.loop, 0);
+	int n = 0;
+	while (vqdrv_used(&f.d, 0, &id, &len))
+		n++;
+	CHECK_EQ(n, 2);
+	for (int i = 0; i < 3; i++) {
+		struct vqdrv_buf b = { RXB + 0x8000 + 0x1000ULL * (uint64_t)i, 2048, true };
+		vqdrv_add(&f.d, 0, &b, 1);
+	}
+	vqdrv_kick(&f.d, 0);
+	evloop_run_once(f.loop, 0);
+	while (vqdrv_used(&f.d, 0, &id, &len)) {
+		n++;
+		CHECK_EQ(len, 212);
+	}
+	CHECK_EQ(n, 5);
+	CHECK_EQ(*(uint8_t *)gm_ptr(&gm, RXB + 0xa000 + 12, 1), 5);
+	nfx_fini(&f);
+}
+
+static void test_rx_nomrg(void)
+{
+	struct nfx f;
+	uint32_t id = 0, len = 0;
+	nfx_init(&f, VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	struct vqdrv_buf small = { RXB, 64, true };
+	struct vqdrv_buf big[2] = { { RXB + 0x1000, 12, true }, { RXB + 0x2000, 1514, true } };
+	vqdrv_add(&f.d, 0, &small, 1);
+	vqdrv_add(&f.d, 0, big, 2);
+	send_frame(f.peer, 100, 1); /* too big for the small buffer: dropped */
+	send_frame(f.peer, 100, 2);
+	evloop_run_once(f.loop, 0);
+	CHECK(vqdrv_used(&f.d, 0, &id, &len));
+	CHECK_EQ(len, 0);
+	CHECK(vqdrv_used(&f.d, 0, &id, &len));
+	CHECK_EQ(len, 112);
+	CHECK_EQ(*(uint8_t *)gm_ptr(&gm, RXB + 0x2000, 1), 2);
+	/* Reset stops RX; destroy frees everything. */
+	virtio_set_status(f.v, 0);
+	send_frame(f.peer, 10, 3);
+	evloop_run_once(f.loop, 0);
+	nfx_fini(&f);
+}
+
+static void test_config(void)
+{
+	struct config *c = config_new();
+	char err[256];
+	struct virtio_env env = { .gm = &gm, .vm_name = "vm1", .slot = 2 };
+
+	CHECK_EQ(net_legacy_config(c, NODE, "tap0,mac=52:54:00:12:34:56,mtu=9000", err,
+				   sizeof(err)), 0);
+	CHECK_STR(config_get(c, NODE ".path"), "tap0");
+	CHECK_STR(config_get(c, NODE ".mac"), "52:54:00:12:34:56");
+	CHECK(net_legacy_config(c, NODE, "tap0,bogus", err, sizeof(err)) < 0);
+	CHECK_STR(err, "virtio-net: invalid option 'bogus'");
+	CHECK(net_legacy_config(c, NODE, "tap0,type=tap", err, sizeof(err)) < 0);
+	config_free(c);
+
+	c = config_new();
+	config_set(c, NODE ".path", "tap0");
+	config_set(c, NODE ".mac", "01:00:5e:00:00:01");
+	CHECK(net_create(&env, c, NODE, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "invalid MAC") != NULL);
+	config_set(c, NODE ".mac", "52:54:00:12:34");
+	CHECK(net_create(&env, c, NODE, err, sizeof(err)) == NULL);
+	config_set(c, NODE ".mac", "52:54:00:12:34:56");
+	config_set(c, NODE ".mtu", "20");
+	CHECK(net_create(&env, c, NODE, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "mtu") != NULL);
+	config_set(c, NODE ".mtu", "1500");
+	config_set(c, NODE ".path", "eth0");
+	CHECK(net_create(&env, c, NODE, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "eth0") != NULL);
+	config_free(c);
+
+	/* Default MAC: stable, locally administered, differs per slot. */
+	int sv[2];
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	struct virtio_dev *v = net_create_fd(&env, sv[0], false, err, sizeof(err));
+	uint8_t m1[6], m2[6];
+	for (int i = 0; i < 6; i++)
+		m1[i] = (uint8_t)virtio_config_read(v, (uint32_t)i, 1);
+	CHECK_EQ(m1[0], 0x02);
+	CHECK_EQ(virtio_config_read(v, 6, 2), 1);     /* link up */
+	CHECK_EQ(virtio_config_read(v, 10, 2), 1500); /* mtu */
+	virtio_dev_destroy(v);
+	close(sv[1]);
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	env.slot = 3;
+	v = net_create_fd(&env, sv[0], false, err, sizeof(err));
+	for (int i = 0; i < 6; i++)
+		m2[i] = (uint8_t)virtio_config_read(v, (uint32_t)i, 1);
+	CHECK(memcmp(m1, m2, 6) != 0);
+	virtio_dev_destroy(v);
+	close(sv[1]);
+}
+
+static void test_tap(void)
+{
+	if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0) {
+		printf("test_tap: skipped (needs root and /dev/net/tun)\n");
+		return;
+	}
+	struct config *c = config_new();
+	char err[256];
+	struct evloop *loop = evloop_new();
+	struct virtio_env env = { .gm = &gm, .loop = loop, .vm_name = "vm1", .slot = 2 };
+	config_set(c, NODE ".path", "tap97");
+	config_set(c, NODE ".mtu", "9000");
+	struct virtio_dev *v = net_create(&env, c, NODE, err, sizeof(err));
+	if (!v) {
+		printf("test_tap: skipped (%s)\n", err);
+	} else {
+		CHECK(virtio_get_device_features(v, 0) & (1u << 11)); /* HOST_TSO4 */
+		CHECK_EQ(virtio_config_read(v, 10, 2), 9000);
+		struct vqdrv d;
+		CHECK(vqdrv_start(&d, &gm, v, ~0ULL, 2, 64) & VIRTIO_S_DRIVER_OK);
+		virtio_dev_destroy(v);
+	}
+	config_free(c);
+	evloop_free(loop);
+}
+
+int main(void)
+{
+	log_set_level(LOG_ERR);
+	fake_gm_init(&gm, MEM, 0);
+	RUN(test_tx);
+	RUN(test_rx_mrg);
+	RUN(test_rx_nomrg);
+	RUN(test_config);
+	RUN(test_tap);
+	fake_gm_free(&gm);
+	return unit_report();
+}
