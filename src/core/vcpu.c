@@ -34,7 +34,7 @@ const char *const vcpu_stat_names[VCPU_STAT_MAX] = {
 	[VCPU_STAT_HLT] = "exits: HLT",
 	[VCPU_STAT_SHUTDOWN] = "exits: shutdown (triple fault)",
 	[VCPU_STAT_INTERNAL] = "exits: internal error",
-	[VCPU_STAT_INT3_FIXUP] = "INT3 completed for the host emulator",
+	[VCPU_STAT_INT3_FIXUP] = "instructions completed for the host emulator (INT3, CLAC, STAC)",
 	[VCPU_STAT_OTHER] = "exits: other",
 };
 
@@ -176,28 +176,46 @@ static int read_insn(struct vcpu *v, uint64_t *rip_out, uint8_t *buf, size_t n)
 }
 
 /*
- * This host's KVM may fail to emulate INT3 in guest kernel mode (see
- * docs/design.md). Deliver it as the CPU would: RIP past the INT3, #BP.
+ * This host's KVM may fail to emulate some instructions a stock kernel uses
+ * (see docs/design.md: hosts whose KVM emulates guest ring-0 code). Complete
+ * the simple ones as the CPU would:
+ *   INT3 (CC)       RIP past it, deliver #BP (a trap)
+ *   CLAC (0F 01 CA) RFLAGS.AC = 0, RIP += 3
+ *   STAC (0F 01 CB) RFLAGS.AC = 1, RIP += 3
+ * (This host ignores CPUID hiding of SMAP, so a kernel uses CLAC/STAC.)
  */
-static bool int3_fixup(struct vcpu *v)
+static bool emulation_fixup(struct vcpu *v)
 {
 	struct kvm_regs regs;
 	struct kvm_vcpu_events ev;
-	uint8_t b;
+	uint8_t b[3];
 	uint64_t rip;
+	int n = read_insn(v, &rip, b, sizeof(b));
 
-	if (read_insn(v, &rip, &b, 1) != 1 || b != 0xCC)
+	if (n < 1 || ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
 		return false;
-	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+	if (b[0] == 0xCC) {
+		if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+			return false;
+		regs.rip += 1;
+		ev.exception.injected = 1;
+		ev.exception.nr = 3;
+		ev.exception.has_error_code = 0;
+		ev.exception.error_code = 0;
+		ev.flags = 0;
+		if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0 || ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+			return false;
+	} else if (n == 3 && b[0] == 0x0F && b[1] == 0x01 && (b[2] == 0xCA || b[2] == 0xCB)) {
+		if (b[2] == 0xCA)
+			regs.rflags &= ~(1ULL << 18);
+		else
+			regs.rflags |= 1ULL << 18;
+		regs.rip += 3;
+		if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+			return false;
+	} else {
 		return false;
-	regs.rip += 1;
-	ev.exception.injected = 1;
-	ev.exception.nr = 3;
-	ev.exception.has_error_code = 0;
-	ev.exception.error_code = 0;
-	ev.flags = 0;
-	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0 || ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
-		return false;
+	}
 	v->stats[VCPU_STAT_INT3_FIXUP]++;
 	return true;
 }
@@ -409,7 +427,7 @@ static void *vcpu_thread(void *arg)
 			break;
 		case KVM_EXIT_INTERNAL_ERROR:
 			v->stats[VCPU_STAT_INTERNAL]++;
-			if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && int3_fixup(v))
+			if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && emulation_fixup(v))
 				break;
 			report_internal_error(v);
 			vm_request_stop(vm, VM_EXIT_ERROR);
