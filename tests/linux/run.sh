@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# Boot Debian's cloud kernel with a busybox initramfs under lhyve's bhyve.
+#
+#   tests/linux/run.sh check       boot, run a few commands, expect LHYVE-CHECK-OK
+#                                  and exit status 1 (ACPI S5); prints
+#                                  "1 passed, 0 failed" or "0 passed, 1 failed"
+#   tests/linux/run.sh demo        the same VM with an interactive shell on stdio
+#   tests/linux/run.sh qemu-check  the check under QEMU TCG (validates kernel,
+#                                  initramfs and command line without lhyve)
+#   tests/linux/run.sh qemu-demo   the demo under QEMU TCG
+#   tests/linux/run.sh prepare     only fetch the kernel and build the initramfs
+#
+# Environment:
+#   BHYVE=path                 bhyve binary (default build/bhyve)
+#   LHYVE_LINUX_TIMEOUT=secs   check timeout (default 3600: this host's KVM
+#                              emulates guest ring-0 code, a boot takes minutes)
+#   LHYVE_LINUX_MEM=512M       guest memory
+#   LHYVE_LINUX_CPUS=1         vCPUs
+#   LHYVE_LINUX_APPEND="..."   extra kernel command line words
+#   LHYVE_LINUX_LOG=path       check log (default cache/bhyve-check.log, cache/qemu-check.log)
+#   LHYVE_LINUX_CACHE=dir      kernel/initramfs cache (default tests/linux/cache)
+#   LHYVE_INITRD_COMPRESS=gzip initramfs compression: gzip (default) or none
+#                              (none spares the guest the inflate work)
+#   LHYVE_QEMU_ACCEL=tcg       accelerator for the qemu-* modes (tcg or kvm:
+#                              qemu-check with kvm measures this host's KVM
+#                              on the same guest, for comparison)
+#   LHYVE_LINUX_BOOT=bzimage   boot the bzImage (default; the guest runs the
+#                              kernel's decompressor stub), or
+#   LHYVE_LINUX_BOOT=pvh       boot the ELF vmlinux extracted from it through
+#                              its PVH entry note (extract-vmlinux.py): skips
+#                              the decompressor, much less ring-0 work
+#
+# The kernel comes from tests/linux/fetch-kernel.sh (apt-get download, cached,
+# offline after the first run); the initramfs from mkinitramfs.py + init.sh.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cache=${LHYVE_LINUX_CACHE:-$here/cache}
+export LHYVE_LINUX_CACHE=$cache
+bhyve=${BHYVE:-$top/build/bhyve}
+timeout=${LHYVE_LINUX_TIMEOUT:-3600}
+mem=${LHYVE_LINUX_MEM:-512M}
+cpus=${LHYVE_LINUX_CPUS:-1}
+boot=${LHYVE_LINUX_BOOT:-bzimage}
+accel=${LHYVE_QEMU_ACCEL:-tcg}
+# Under KVM, hide what this host's KVM instruction emulator cannot run when it
+# emulates guest ring-0 code (lock cmpxchg16b, xsave/xrstor), as lhyve does.
+qemu_cpu=()
+[ "$accel" = kvm ] && qemu_cpu=(-cpu kvm64,-cx16)
+mode=${1:-check}
+
+say() { printf 'run.sh: %s\n' "$*" >&2; }
+
+result() { # result PASS|FAIL message
+	if [ "$1" = PASS ]; then
+		say "PASS: $2"
+		echo "1 passed, 0 failed"
+		exit 0
+	fi
+	say "FAIL: $2"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+# Fetch the kernel and (re)build the initramfs when its inputs changed.
+prepare() {
+	local busybox=/bin/busybox
+	kernel=$("$here/fetch-kernel.sh") || return 1
+	case "$boot" in
+	bzimage) ;;
+	pvh)
+		local elf
+		elf=$cache/vmlinux-$(basename "$kernel" | sed 's/^vmlinuz-//')
+		if [ ! -s "$elf" ] || [ "$kernel" -nt "$elf" ]; then
+			python3 "$here/extract-vmlinux.py" "$kernel" "$elf" || return 1
+		fi
+		kernel=$elf
+		;;
+	*)
+		say "LHYVE_LINUX_BOOT=$boot: want bzimage or pvh"
+		return 1
+		;;
+	esac
+	local compress=${LHYVE_INITRD_COMPRESS:-gzip}
+	case "$compress" in
+	gzip) initrd=$cache/initramfs.cpio.gz ;;
+	none) initrd=$cache/initramfs.cpio ;;
+	*) say "LHYVE_INITRD_COMPRESS=$compress: want gzip or none"; return 1 ;;
+	esac
+	if [ ! -x "$busybox" ]; then
+		say "$busybox missing: run scripts/setup --linux (package busybox-static)"
+		return 1
+	fi
+	if [ ! -s "$initrd" ] || [ "$here/init.sh" -nt "$initrd" ] ||
+	   [ "$here/mkinitramfs.py" -nt "$initrd" ] || [ "$busybox" -nt "$initrd" ]; then
+		python3 "$here/mkinitramfs.py" --compress "$compress" \
+			"$here/init.sh" "$busybox" "$initrd" ||
+			return 1
+	fi
+	return 0
+}
+
+# Kernel command line. earlyprintk shows progress (and where a boot dies)
+# before the 8250 driver is up; panic=-1 turns a panic into a reboot (bhyve
+# exit 0) instead of a hang; noxsave keeps the kernel off XSAVE/XRSTOR, which
+# this host's instruction emulator cannot run in ring 0, and clearcpuid=cx16
+# keeps SLUB off `lock cmpxchg16b` (on such hosts KVM passes the host's CPUID
+# leaves 1 and 7 through, so the VMM cannot hide them; see bhyve.8 "NESTED KVM
+# HOSTS"); on hosts with hardware virtualization both are merely harmless.
+# cryptomgr.notests and
+# init_on_alloc=0 skip ring-0 work that only costs time under emulation;
+# tsc=reliable and no_timer_check skip clock-watchdog and timer-IRQ probing.
+cmdline_for() { # cmdline_for check|demo
+	local c="console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 nokaslr"
+	c+=" tsc=reliable no_timer_check noxsave clearcpuid=cx16 8250.nr_uarts=4"
+	c+=" cryptomgr.notests init_on_alloc=0 lhyve.mode=$1"
+	[ -n "${LHYVE_LINUX_APPEND:-}" ] && c+=" $LHYVE_LINUX_APPEND"
+	printf '%s' "$c"
+}
+
+fmt_time() { # seconds -> XmYYs
+	printf '%dm%02ds' $(($1 / 60)) $(($1 % 60))
+}
+
+# run_logged LOG CMD... : run CMD with stdout+stderr into LOG, shown live,
+# stdin an fd that never delivers data nor EOF; print elapsed time every
+# minute; kill it after $timeout seconds. Sets vm_rc, vm_elapsed (seconds, with
+# decimals) and vm_timed_out.
+run_logged() {
+	local log=$1; shift
+	local fifo_dir fifo t0 t1 next=60 now tailpid
+	fifo_dir=$(mktemp -d) || return 1
+	fifo=$fifo_dir/stdin
+	mkfifo "$fifo" || return 1
+	exec 7<>"$fifo"
+	rm -rf "$fifo_dir"
+	: >"$log"
+	vm_timed_out=0
+	t0=$(date +%s%N)
+	"$@" <&7 >"$log" 2>&1 &
+	vmpid=$!
+	exec 7<&-
+	# Interrupting run.sh stops the VM too.
+	trap 'kill -TERM "$vmpid" 2>/dev/null; sleep 1; kill -KILL "$vmpid" 2>/dev/null; exit 130' INT TERM
+	tail -n +1 -f --pid="$vmpid" "$log" &
+	tailpid=$!
+	while kill -0 "$vmpid" 2>/dev/null; do
+		sleep 1
+		now=$((($(date +%s%N) - t0) / 1000000000))
+		if [ "$now" -ge "$timeout" ]; then
+			say "timeout after $(fmt_time "$now"): stopping pid $vmpid"
+			vm_timed_out=1
+			kill -TERM "$vmpid" 2>/dev/null
+			sleep 5
+			kill -KILL "$vmpid" 2>/dev/null
+			break
+		fi
+		if [ "$now" -ge "$next" ]; then
+			printf '\nrun.sh: [%s elapsed] still running, log %s (%s lines)\n' \
+				"$(fmt_time "$now")" "$log" "$(wc -l <"$log")" >&2
+			next=$((next + 60))
+		fi
+	done
+	wait "$vmpid"
+	vm_rc=$?
+	t1=$(date +%s%N)
+	wait "$tailpid" 2>/dev/null
+	trap - INT TERM
+	t1=$(((t1 - t0) / 100000000)) # tenths of a second
+	vm_elapsed=$((t1 / 10)).$((t1 % 10))
+}
+
+# Show what a failed boot left behind: lhyve's own error lines and the tail.
+diagnose() {
+	local log=$1
+	if grep -aq '^bhyve:' "$log"; then
+		say "bhyve error lines:"
+		grep -a '^bhyve:' "$log" | head -n 20 | sed 's/^/    /' >&2
+	fi
+	say "last guest lines:"
+	tail -n 15 "$log" | sed 's/^/    /' >&2
+}
+
+do_check() { # do_check bhyve|qemu
+	local vmm=$1 log cmd want_rc
+	log=${LHYVE_LINUX_LOG:-$cache/$vmm-check.log}
+	local cmdline
+	cmdline=$(cmdline_for check)
+	if [ "$vmm" = bhyve ]; then
+		[ -x "$bhyve" ] || result FAIL "$bhyve not built (make all)"
+		cmd=("$bhyve" -c "$cpus" -m "$mem" -s 0,hostbridge -s 31,lpc
+		     -l com1,stdio -o "boot.kernel=$kernel" -o "boot.initrd=$initrd"
+		     -o "boot.cmdline=$cmdline" linuxcheck)
+		want_rc=1 # ACPI S5
+	else
+		cmd=(qemu-system-x86_64 -accel "$accel" "${qemu_cpu[@]}" -M pc -m "${mem%M}" -smp "$cpus"
+		     -display none -serial stdio -no-reboot -kernel "$kernel"
+		     -initrd "$initrd" -append "$cmdline")
+		want_rc=0 # QEMU exits 0 on poweroff (and on reset with -no-reboot)
+	fi
+	say "kernel  $kernel ($boot boot)"
+	say "initrd  $initrd"
+	say "cmdline $cmdline"
+	say "running: ${cmd[*]}"
+	say "log: $log; timeout $(fmt_time "$timeout"); a Linux boot takes minutes on a host whose KVM emulates guest ring-0 code"
+	run_logged "$log" "${cmd[@]}"
+	say "$vmm exited with status $vm_rc after ${vm_elapsed}s wall time"
+	if grep -aq 'lhyve-init: userspace reached' "$log"; then
+		say "$(grep -a 'lhyve-init: userspace reached' "$log" | tr -d '\r' | head -n 1)"
+	fi
+	if [ "$vm_timed_out" = 1 ]; then
+		diagnose "$log"
+		result FAIL "no poweroff within $(fmt_time "$timeout") (wall time ${vm_elapsed}s)"
+	fi
+	if ! grep -aq '^LHYVE-CHECK-OK' "$log"; then
+		diagnose "$log"
+		result FAIL "LHYVE-CHECK-OK missing from $log (exit status $vm_rc, wall time ${vm_elapsed}s)"
+	fi
+	if [ "$vmm" = qemu ] && ! grep -aq 'reboot: Power down' "$log"; then
+		diagnose "$log"
+		result FAIL "guest did not power off"
+	fi
+	if [ "$vm_rc" -ne "$want_rc" ]; then
+		diagnose "$log"
+		result FAIL "exit status $vm_rc, want $want_rc (wall time ${vm_elapsed}s)"
+	fi
+	result PASS "Linux booted to busybox and powered off; wall time ${vm_elapsed}s"
+}
+
+do_demo() { # do_demo bhyve|qemu
+	local vmm=$1 cmdline
+	cmdline=$(cmdline_for demo)
+	[ -t 0 ] || say "warning: stdin is not a terminal; the guest shell will not be interactive"
+	if [ "$vmm" = bhyve ]; then
+		[ -x "$bhyve" ] || { say "$bhyve not built (make all)"; exit 1; }
+	fi
+	cat >&2 <<-EOF
+	================================================================================
+	lhyve demo: Debian's cloud kernel ($(basename "$kernel")) with a busybox
+	initramfs, in a $cpus-vCPU, $mem VM run by $( [ "$vmm" = bhyve ] && echo "lhyve's bhyve" || echo "QEMU ($accel)") on this terminal (serial console).
+	The boot is slow (minutes) when this host's KVM emulates guest kernel-mode
+	code; kernel messages show the progress. At the shell prompt:
+	  poweroff -f                  power the guest off (bhyve exits with status 1)
+	  from another terminal:       kill -9 $$   (hard stop; plain 'kill' is an
+	                               ACPI power-button press, which this minimal
+	                               guest ignores)
+	================================================================================
+	EOF
+	if [ "$vmm" = bhyve ]; then
+		exec "$bhyve" -c "$cpus" -m "$mem" -s 0,hostbridge -s 31,lpc -l com1,stdio \
+			-o "boot.kernel=$kernel" -o "boot.initrd=$initrd" \
+			-o "boot.cmdline=$cmdline" linuxdemo
+	fi
+	exec qemu-system-x86_64 -accel "$accel" "${qemu_cpu[@]}" -M pc -m "${mem%M}" -smp "$cpus" \
+		-display none -serial mon:stdio -no-reboot -kernel "$kernel" \
+		-initrd "$initrd" -append "$cmdline"
+}
+
+case "$mode" in
+check|qemu-check)
+	prepare || result FAIL "could not prepare kernel/initramfs"
+	if [ "$mode" = check ]; then do_check bhyve; else do_check qemu; fi
+	;;
+demo|qemu-demo)
+	prepare || exit 1
+	if [ "$mode" = demo ]; then do_demo bhyve; else do_demo qemu; fi
+	;;
+prepare)
+	prepare || exit 1
+	echo "kernel $kernel"
+	echo "initrd $initrd"
+	;;
+*)
+	sed -n '2,/^[^#]/p' "$0" | sed -n 's/^# \{0,1\}//p' >&2
+	exit 2
+	;;
+esac
