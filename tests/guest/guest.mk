@@ -16,7 +16,8 @@ GUEST_LDFLAGS := -nostdlib -static -Wl,--build-id=none -Wl,-z,max-page-size=0x10
 	-Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
 
 GUEST_COMMON := lib/string.c lib/console.c lib/acpi.c lib/power.c lib/apic.c \
-	tests/main.c tests/irq.c tests/smp.c tests/rtc.c
+	tests/main.c tests/irq.c tests/smp.c tests/rtc.c \
+	tests/mgmt.c
 GUEST_SRCS32 := $(GUEST_COMMON) arch32/cpu32.c arch32/libgcc32.c arch32/start32.S
 GUEST_SRCS64 := $(GUEST_COMMON) arch64/cpu64.c arch64/entry64.S
 GUEST_OBJS32 := $(patsubst %,$(GUEST_OUT)/obj32/%.o,$(basename $(GUEST_SRCS32)))
@@ -61,3 +62,24 @@ $(GUEST_OUT)/guest.bzImage: $(GUEST_DIR)/arch64/bzhead.S $(GUEST_OUT)/payload64.
 	$(GUEST_CC) -c -m64 -DPAYLOAD='"$(GUEST_OUT)/payload64.bin"' \
 		-o $(GUEST_OUT)/bzhead.o $<
 	objcopy -O binary -j .bzimage $(GUEST_OUT)/bzhead.o $@
+
+# 64-bit PVH guest (issue 3): long mode entered from the PVH 32-bit entry,
+# interrupts with IRETQ, ring-3 drivers for the virtio tests. Also runs
+# every test of the common set (test=NAME falls through to guest_main).
+GUEST_CFLAGS64P := $(GUEST_CFLAGS) -m64 -mcmodel=small
+GUEST_SRCS64P := $(GUEST_COMMON) arch64pvh/cpu64p.c arch64pvh/entry.S \
+	virtio/vmain.c virtio/pcicfg.c virtio/vdrv.c virtio/vt_pci.c virtio/vt_blk.c \
+	virtio/vt_rnd.c virtio/vt_console.c virtio/vt_intr.c virtio/vt_net.c virtio/vt_bad.c
+GUEST_OBJS64P := $(patsubst %,$(GUEST_OUT)/obj64p/%.o,$(basename $(GUEST_SRCS64P)))
+GUEST_BINS += $(GUEST_OUT)/guest64-pvh.elf
+guests: $(GUEST_OUT)/guest64-pvh.elf
+
+$(GUEST_OUT)/obj64p/%.o: $(GUEST_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS64P) -MMD -MP -c $< -o $@
+$(GUEST_OUT)/obj64p/%.o: $(GUEST_DIR)/%.S
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS64P) -MMD -MP -c $< -o $@
+$(GUEST_OUT)/guest64-pvh.elf: $(GUEST_OBJS64P) $(GUEST_DIR)/arch64pvh/guest64p.ld
+	$(GUEST_CC) -m64 $(GUEST_LDFLAGS) -no-pie -Wl,-e,pvh_entry \
+		-Wl,-T,$(GUEST_DIR)/arch64pvh/guest64p.ld -o $@ $(filter %.o,$^)

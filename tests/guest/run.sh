@@ -24,11 +24,21 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/lhyve-guest.XXXXXX") || exit 1
 export BHYVE_RUNDIR=$TMP/run
 mkdir -p "$BHYVE_RUNDIR"
 VM_PID=
+VM2_PID=
+NETNS_MADE=
 cleanup() {
-	if [ -n "$VM_PID" ] && kill -0 "$VM_PID" 2>/dev/null; then
-		kill -KILL "$VM_PID" 2>/dev/null
-		wait "$VM_PID" 2>/dev/null
-	fi
+	local p ns
+	for p in "$VM_PID" "$VM2_PID"; do
+		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+			kill -KILL "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+		fi
+	done
+	# network namespaces made by the virtio-net scenarios (their taps
+	# and bridges go with them)
+	for ns in $NETNS_MADE; do
+		ip netns del "$ns" 2>/dev/null
+	done
 	exec 3>&- 2>/dev/null
 	rm -rf "$TMP"
 }
@@ -152,6 +162,7 @@ scenario() {
 PVH=$GDIR/guest-pvh.elf
 MB=$GDIR/guest-mb.elf
 BZ=$GDIR/guest.bzImage
+PVH64=$GDIR/guest64-pvh.elf
 
 if [ ! -e /dev/kvm ]; then
 	SKIP_ALL="no /dev/kvm on this machine"
@@ -159,7 +170,7 @@ elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	SKIP_ALL="/dev/kvm is not accessible (permissions)"
 elif [ ! -x "$BHYVE" ]; then
 	SKIP_ALL="$BHYVE not built"
-elif [ ! -f "$PVH" ] || [ ! -f "$MB" ] || [ ! -f "$BZ" ]; then
+elif [ ! -f "$PVH" ] || [ ! -f "$MB" ] || [ ! -f "$BZ" ] || [ ! -f "$PVH64" ]; then
 	SKIP_ALL="guests not built (make guests)"
 fi
 [ -n "$SKIP_ALL" ] && echo "# cannot run guest tests: $SKIP_ALL"
@@ -297,6 +308,8 @@ sigterm_scenario() {
 sigterm_scenario sigterm-acpi sigterm 1 "^ready$" \
 	"^sigterm: ACPI mode on" "^sigterm: power button pressed" "^power: S5"
 sigterm_scenario sigterm-noacpi sigterm-noacpi 143 "^ready \(ACPI not enabled\)"
+
+. tests/guest/virtio.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -99,6 +99,8 @@ void guest_main(void)
 		test_sigterm();
 	else if (!strcmp(name, "sigterm-noacpi"))
 		test_sigterm_noacpi();
+	else if (!strcmp(name, "nmi"))
+		test_nmi();
 	else
 		printf("FAIL: unknown test '%s'\n", name);
 	halt_forever();

@@ -11,6 +11,7 @@ void test_rtc(void);               /* print RTC date/time */
 void test_timers(void);            /* PIT via IOAPIC, LAPIC timer */
 void test_sigterm(void);           /* ACPI mode, power button SCI -> S5 */
 void test_sigterm_noacpi(void);    /* wait forever without ACPI */
+void test_nmi(void);               /* print each NMI (bhyvectl --inject-nmi) */
 
 /* Wait (interrupts on) until *ctr >= n or ms elapse; 0 or -1. */
 int wait_count(volatile uint32_t *ctr, uint32_t n, uint32_t ms);
