@@ -34,7 +34,7 @@ const char *const vcpu_stat_names[VCPU_STAT_MAX] = {
 	[VCPU_STAT_HLT] = "exits: HLT",
 	[VCPU_STAT_SHUTDOWN] = "exits: shutdown (triple fault)",
 	[VCPU_STAT_INTERNAL] = "exits: internal error",
-	[VCPU_STAT_INT3_FIXUP] = "instructions completed for the host emulator (INT3, CLAC, STAC)",
+	[VCPU_STAT_INT3_FIXUP] = "instructions completed for the host emulator (INT3, CLAC, STAC, FWAIT, POPCNT)",
 	[VCPU_STAT_OTHER] = "exits: other",
 };
 
@@ -182,19 +182,77 @@ static int read_insn(struct vcpu *v, uint64_t *rip_out, uint8_t *buf, size_t n)
  *   INT3 (CC)       RIP past it, deliver #BP (a trap)
  *   CLAC (0F 01 CA) RFLAGS.AC = 0, RIP += 3
  *   STAC (0F 01 CB) RFLAGS.AC = 1, RIP += 3
- * (This host ignores CPUID hiding of SMAP, so a kernel uses CLAC/STAC.)
+ *   FWAIT (9B)      no x87 exception can be pending here: RIP += 1
+ *   POPCNT r, r     (F3 [66|REX] 0F B8 /r, register form only)
+ * (This host passes its own CPUID leaves 1 and 7 through whatever the VMM
+ * sets, so a kernel uses SMAP and POPCNT even when they are "hidden".)
  */
+static __u64 *gpr(struct kvm_regs *r, unsigned i)
+{
+	__u64 *t[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi, &r->rdi,
+			    &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15 };
+	return t[i & 15];
+}
+
+/* POPCNT with a register source; returns the instruction length or 0. */
+static unsigned popcnt_fixup(struct kvm_regs *regs, const uint8_t *b, int n)
+{
+	unsigned i = 0, rex = 0, opsize = 32;
+	bool f3 = false;
+
+	for (; i < (unsigned)n && (b[i] == 0xF3 || b[i] == 0x66); i++) {
+		if (b[i] == 0xF3)
+			f3 = true;
+		else
+			opsize = 16;
+	}
+	if (i < (unsigned)n && (b[i] & 0xF0) == 0x40)
+		rex = b[i++];
+	if (!f3 || i + 3 > (unsigned)n || b[i] != 0x0F || b[i + 1] != 0xB8 || (b[i + 2] >> 6) != 3)
+		return 0;
+	if (rex & 8)
+		opsize = 64;
+	unsigned modrm = b[i + 2];
+	unsigned reg = ((rex >> 2) & 1) << 3 | ((modrm >> 3) & 7);
+	unsigned rm = (rex & 1) << 3 | (modrm & 7);
+	uint64_t src = *gpr(regs, rm);
+	if (opsize == 16)
+		src &= 0xFFFF;
+	else if (opsize == 32)
+		src &= 0xFFFFFFFF;
+	uint64_t cnt = (uint64_t)__builtin_popcountll(src);
+	__u64 *dst = gpr(regs, reg);
+	if (opsize == 16)
+		*dst = (*dst & ~0xFFFFULL) | cnt;
+	else
+		*dst = cnt; /* 32-bit results zero-extend */
+	/* ZF = (src == 0); CF, OF, SF, AF, PF cleared */
+	regs->rflags &= ~(uint64_t)(0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800);
+	if (src == 0)
+		regs->rflags |= 0x40;
+	return i + 3;
+}
+
 static bool emulation_fixup(struct vcpu *v)
 {
 	struct kvm_regs regs;
 	struct kvm_vcpu_events ev;
-	uint8_t b[3];
+	uint8_t b[8];
 	uint64_t rip;
+	unsigned len;
 	int n = read_insn(v, &rip, b, sizeof(b));
 
 	if (n < 1 || ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
 		return false;
-	if (b[0] == 0xCC) {
+	if (b[0] == 0x9B) {
+		regs.rip += 1;
+		if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+			return false;
+	} else if ((len = popcnt_fixup(&regs, b, n)) != 0) {
+		regs.rip += len;
+		if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+			return false;
+	} else if (b[0] == 0xCC) {
 		if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
 			return false;
 		regs.rip += 1;
@@ -205,7 +263,7 @@ static bool emulation_fixup(struct vcpu *v)
 		ev.flags = 0;
 		if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0 || ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
 			return false;
-	} else if (n == 3 && b[0] == 0x0F && b[1] == 0x01 && (b[2] == 0xCA || b[2] == 0xCB)) {
+	} else if (n >= 3 && b[0] == 0x0F && b[1] == 0x01 && (b[2] == 0xCA || b[2] == 0xCB)) {
 		if (b[2] == 0xCA)
 			regs.rflags &= ~(1ULL << 18);
 		else
