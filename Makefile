@@ -58,6 +58,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) tests/unit/unit.h
 
 # Test guests (freestanding, built with the system gcc).
 include tests/guest/guest.mk
+# Fuzzing (libFuzzer harnesses): make fuzz [FUZZ_SECONDS=N]
+-include tests/fuzz/fuzz.mk
+# Benchmarks against QEMU: make bench
+-include bench/bench.mk
 
 setup:
 	scripts/setup
