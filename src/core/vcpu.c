@@ -18,6 +18,7 @@
 
 #include "lhyve/config.h"
 #include "lhyve/event.h"
+#include "lhyve/fixup.h"
 #include "lhyve/log.h"
 #include "lhyve/vm.h"
 
@@ -34,7 +35,7 @@ const char *const vcpu_stat_names[VCPU_STAT_MAX] = {
 	[VCPU_STAT_HLT] = "exits: HLT",
 	[VCPU_STAT_SHUTDOWN] = "exits: shutdown (triple fault)",
 	[VCPU_STAT_INTERNAL] = "exits: internal error",
-	[VCPU_STAT_INT3_FIXUP] = "instructions completed for the host emulator (INT3, CLAC, STAC, FWAIT, POPCNT)",
+	[VCPU_STAT_INT3_FIXUP] = "instructions completed for the host emulator (INT3, CLAC/STAC, FWAIT, POPCNT, LDMXCSR/STMXCSR)",
 	[VCPU_STAT_OTHER] = "exits: other",
 };
 
@@ -151,140 +152,13 @@ static void handle_msr(struct vcpu *v, bool write)
 	}
 }
 
-/* Read up to n instruction bytes at the current RIP (linear -> physical). */
-static int read_insn(struct vcpu *v, uint64_t *rip_out, uint8_t *buf, size_t n)
-{
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	struct kvm_translation tr;
-
-	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
-		return -errno;
-	*rip_out = regs.rip;
-	memset(&tr, 0, sizeof(tr));
-	tr.linear_address = sregs.cs.base + regs.rip;
-	if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
-		return -EFAULT;
-	/* Byte by byte: the instruction may straddle a page. */
-	for (size_t i = 0; i < n; i++) {
-		struct kvm_translation t2 = { .linear_address = tr.linear_address + i };
-		if (ioctl(v->fd, KVM_TRANSLATE, &t2) < 0 || !t2.valid ||
-		    gm_read(&v->vm->mem, t2.physical_address, &buf[i], 1) < 0)
-			return (int)i;
-	}
-	return (int)n;
-}
-
-/*
- * This host's KVM may fail to emulate some instructions a stock kernel uses
- * (see docs/design.md: hosts whose KVM emulates guest ring-0 code). Complete
- * the simple ones as the CPU would:
- *   INT3 (CC)       RIP past it, deliver #BP (a trap)
- *   CLAC (0F 01 CA) RFLAGS.AC = 0, RIP += 3
- *   STAC (0F 01 CB) RFLAGS.AC = 1, RIP += 3
- *   FWAIT (9B)      no x87 exception can be pending here: RIP += 1
- *   POPCNT r, r     (F3 [66|REX] 0F B8 /r, register form only)
- * (This host passes its own CPUID leaves 1 and 7 through whatever the VMM
- * sets, so a kernel uses SMAP and POPCNT even when they are "hidden".)
- */
-static __u64 *gpr(struct kvm_regs *r, unsigned i)
-{
-	__u64 *t[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi, &r->rdi,
-			    &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15 };
-	return t[i & 15];
-}
-
-/* POPCNT with a register source; returns the instruction length or 0. */
-static unsigned popcnt_fixup(struct kvm_regs *regs, const uint8_t *b, int n)
-{
-	unsigned i = 0, rex = 0, opsize = 32;
-	bool f3 = false;
-
-	for (; i < (unsigned)n && (b[i] == 0xF3 || b[i] == 0x66); i++) {
-		if (b[i] == 0xF3)
-			f3 = true;
-		else
-			opsize = 16;
-	}
-	if (i < (unsigned)n && (b[i] & 0xF0) == 0x40)
-		rex = b[i++];
-	if (!f3 || i + 3 > (unsigned)n || b[i] != 0x0F || b[i + 1] != 0xB8 || (b[i + 2] >> 6) != 3)
-		return 0;
-	if (rex & 8)
-		opsize = 64;
-	unsigned modrm = b[i + 2];
-	unsigned reg = ((rex >> 2) & 1) << 3 | ((modrm >> 3) & 7);
-	unsigned rm = (rex & 1) << 3 | (modrm & 7);
-	uint64_t src = *gpr(regs, rm);
-	if (opsize == 16)
-		src &= 0xFFFF;
-	else if (opsize == 32)
-		src &= 0xFFFFFFFF;
-	uint64_t cnt = (uint64_t)__builtin_popcountll(src);
-	__u64 *dst = gpr(regs, reg);
-	if (opsize == 16)
-		*dst = (*dst & ~0xFFFFULL) | cnt;
-	else
-		*dst = cnt; /* 32-bit results zero-extend */
-	/* ZF = (src == 0); CF, OF, SF, AF, PF cleared */
-	regs->rflags &= ~(uint64_t)(0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800);
-	if (src == 0)
-		regs->rflags |= 0x40;
-	return i + 3;
-}
-
-static bool emulation_fixup(struct vcpu *v)
-{
-	struct kvm_regs regs;
-	struct kvm_vcpu_events ev;
-	uint8_t b[8];
-	uint64_t rip;
-	unsigned len;
-	int n = read_insn(v, &rip, b, sizeof(b));
-
-	if (n < 1 || ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
-		return false;
-	if (b[0] == 0x9B) {
-		regs.rip += 1;
-		if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
-			return false;
-	} else if ((len = popcnt_fixup(&regs, b, n)) != 0) {
-		regs.rip += len;
-		if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
-			return false;
-	} else if (b[0] == 0xCC) {
-		if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
-			return false;
-		regs.rip += 1;
-		ev.exception.injected = 1;
-		ev.exception.nr = 3;
-		ev.exception.has_error_code = 0;
-		ev.exception.error_code = 0;
-		ev.flags = 0;
-		if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0 || ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
-			return false;
-	} else if (n >= 3 && b[0] == 0x0F && b[1] == 0x01 && (b[2] == 0xCA || b[2] == 0xCB)) {
-		if (b[2] == 0xCA)
-			regs.rflags &= ~(1ULL << 18);
-		else
-			regs.rflags |= 1ULL << 18;
-		regs.rip += 3;
-		if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
-			return false;
-	} else {
-		return false;
-	}
-	v->stats[VCPU_STAT_INT3_FIXUP]++;
-	return true;
-}
-
 static void report_internal_error(struct vcpu *v)
 {
 	struct kvm_run *run = vrun(v);
 	uint8_t insn[16];
 	char hex[16 * 3 + 1] = "";
 	uint64_t rip = 0;
-	int n = read_insn(v, &rip, insn, sizeof(insn));
+	int n = x86_read_insn(v->fd, &v->vm->mem, &rip, insn, sizeof(insn));
 
 	for (int i = 0; i < n; i++)
 		snprintf(hex + i * 3, sizeof(hex) - (size_t)i * 3, "%02x ", insn[i]);
@@ -485,8 +359,11 @@ static void *vcpu_thread(void *arg)
 			break;
 		case KVM_EXIT_INTERNAL_ERROR:
 			v->stats[VCPU_STAT_INTERNAL]++;
-			if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && emulation_fixup(v))
+			if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+			    x86_emulation_fixup(v->fd, &v->vm->mem)) {
+				v->stats[VCPU_STAT_INT3_FIXUP]++;
 				break;
+			}
 			report_internal_error(v);
 			vm_request_stop(vm, VM_EXIT_ERROR);
 			break;
