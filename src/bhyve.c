@@ -3,6 +3,7 @@
  * command line. argv -> config tree -> VM -> explicit init -> run.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,12 +11,14 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "lhyve/chardev.h"
 #include "lhyve/cli.h"
 #include "lhyve/config.h"
+#include "lhyve/ctl.h"
 #include "lhyve/event.h"
 #include "lhyve/hw.h"
 #include "lhyve/log.h"
@@ -146,11 +149,109 @@ static int read_policy(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * No boot.kernel given: boot what bhyveload prepared for this name, if
+ * anything. The memory sizes must agree, as with FreeBSD's bhyveload.
+ */
+static int apply_bootspec(struct vm *vm, char *err, size_t errlen)
+{
+	struct registry_bootspec *bs;
+	uint64_t mem = 0;
+	int rc;
+
+	if (config_has(vm->cfg, "boot.kernel"))
+		return 0;
+	bs = malloc(sizeof(*bs));
+	if (!bs) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = registry_bootspec_read(registry_dir(vm->reg), bs);
+	if (rc == -ENOENT) {
+		rc = 0; /* machine_init reports the missing kernel */
+		goto out;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "the boot spec bhyveload left for VM '%s' is unreadable (%s); "
+			 "run bhyveload again or bhyvectl --destroy --vm=%s", vm->name,
+			 strerror(-rc), vm->name);
+		goto out;
+	}
+	config_get_memsize(vm->cfg, "memory.size", 256ULL << 20, &mem);
+	if (mem != bs->memsize) {
+		snprintf(err, errlen, "memory size mismatch: bhyve -m is %lluM but bhyveload "
+			 "prepared VM '%s' with -m %lluM; use the same size for both",
+			 (unsigned long long)(mem >> 20), vm->name,
+			 (unsigned long long)(bs->memsize >> 20));
+		rc = -EINVAL;
+		goto out;
+	}
+	if (config_set(vm->cfg, "boot.kernel", bs->kernel) < 0 ||
+	    (bs->initrd[0] && config_set(vm->cfg, "boot.initrd", bs->initrd) < 0) ||
+	    (bs->cmdline[0] && config_set(vm->cfg, "boot.cmdline", bs->cmdline) < 0)) {
+		snprintf(err, errlen, "cannot apply the boot spec of VM '%s'", vm->name);
+		rc = -EINVAL;
+		goto out;
+	}
+	log_info("booting %s as prepared by bhyveload", bs->kernel);
+out:
+	free(bs);
+	return rc;
+}
+
+/* The registry entry's config dump (best effort). */
+static void publish_config(struct vm *vm)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return;
+	config_dump(vm->cfg, f);
+	if (fclose(f) == 0 && registry_write_file(vm->reg, "config", buf, len) < 0)
+		log_warn("cannot write the registry's config dump");
+	free(buf);
+}
+
+/*
+ * Console logs and endpoints, then the "info" file (best effort). A pty
+ * console's slave path is printed, as the one way a user learns it.
+ */
+static void publish_runtime(struct vm *vm)
+{
+	char text[4 * (PATH_MAX + 96)], info[256];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < 4; i++) {
+		char kind[16], ep[PATH_MAX + 80], file[16], path[PATH_MAX];
+		if (!vm->com_cd[i])
+			continue;
+		snprintf(file, sizeof(file), "com%u.log", i + 1);
+		if (registry_path(vm->reg, file, path, sizeof(path)) < 0 ||
+		    chardev_set_log(vm->com_cd[i], path) < 0)
+			log_warn("com%u: cannot write the console log %s", i + 1, path);
+		chardev_describe(vm->com_cd[i], kind, sizeof(kind), ep, sizeof(ep));
+		if (!strcmp(kind, "pty"))
+			fprintf(stderr, "bhyve: com%u: pty %s\n", i + 1, ep);
+		int w = snprintf(text + n, sizeof(text) - n, "com%u %s %s\n", i + 1, kind, ep);
+		if (w > 0 && (size_t)w < sizeof(text) - n)
+			n += (size_t)w;
+	}
+	if (registry_write_file(vm->reg, "consoles", text, n) < 0)
+		log_warn("cannot write the registry's console list");
+	int w = snprintf(info, sizeof(info), "memsize=%llu\nvcpus=%u\nstarted=%lld\n",
+			 (unsigned long long)vm->ram_size, vm->ncpus, (long long)time(NULL));
+	if (registry_write_file(vm->reg, "info", info, (size_t)w) < 0)
+		log_warn("cannot write the registry's info file");
+}
+
 int main(int argc, char **argv)
 {
 	struct vm vm;
 	struct config *cfg;
-	char err[1024] = "";
+	struct ctl *ctl = NULL;
+	char err[1024] = "", sock[PATH_MAX];
 	sigset_t handled;
 	int rc;
 
@@ -195,8 +296,10 @@ int main(int argc, char **argv)
 	sigaddset(&blocked, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 
-	if ((rc = registry_claim(vm.name, &vm.reg, err, sizeof(err))) < 0)
+	if ((rc = registry_claim(vm.name, &vm.reg, err, sizeof(err))) < 0 ||
+	    (rc = apply_bootspec(&vm, err, sizeof(err))) < 0)
 		goto err;
+	publish_config(&vm);
 	if ((rc = vm_create(&vm, cfg, err, sizeof(err))) < 0 ||
 	    (rc = read_topology(&vm, err, sizeof(err))) < 0 ||
 	    (rc = read_policy(&vm, err, sizeof(err))) < 0 ||
@@ -210,6 +313,12 @@ int main(int argc, char **argv)
 	}
 	if ((rc = setup_signals(&vm, &handled)) < 0) {
 		snprintf(err, sizeof(err), "cannot set up signal handling: %s", strerror(-rc));
+		goto err;
+	}
+	publish_runtime(&vm);
+	if (registry_path(vm.reg, "ctl.sock", sock, sizeof(sock)) < 0 ||
+	    !(ctl = ctl_start(&vm, sock, err, sizeof(err)))) {
+		rc = -EINVAL;
 		goto err;
 	}
 	if ((rc = vcpu_start_all(&vm, err, sizeof(err))) < 0)
@@ -232,11 +341,20 @@ err:
 	rc = VM_EXIT_ERROR;
 out:
 	ev_timer_free(vm.halt_timer);
+	bool destroyed = ctl_destroyed(ctl);
+	ctl_stop(ctl);
 	vcpu_destroy_all(&vm);
 	machine_fini(&vm);
 	if (vm.sigfd >= 0)
 		close(vm.sigfd);
-	registry_release(vm.reg);
+	if (destroyed) {
+		/* bhyvectl --destroy: the VM and its entry go; exit as for an error. */
+		log_info("VM destroyed by bhyvectl");
+		registry_destroy(vm.reg);
+		rc = VM_EXIT_ERROR;
+	} else {
+		registry_release(vm.reg);
+	}
 	vm_destroy(&vm);
 	config_free(cfg);
 	return rc;

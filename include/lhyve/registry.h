@@ -96,7 +96,7 @@ struct registry_entry {
 
 /*
  * Look NAME up without locking it; -ENOENT if there is no entry. A stale
- * entry found here is removed (and -ENOENT returned).
+ * entry found here is removed and -ESTALE returned.
  */
 int registry_lookup(const char *name, struct registry_entry *e);
 /* Call fn for every live (running or prepared) entry, sorted by name; stale ones are removed. */

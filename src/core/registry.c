@@ -534,7 +534,7 @@ int registry_lookup(const char *name, struct registry_entry *e)
 	if (lstat(e->dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return -ENOENT;
 	e->state = reg_probe(e->dir, &e->pid);
-	return e->state == REGISTRY_STALE ? -ENOENT : 0;
+	return e->state == REGISTRY_STALE ? -ESTALE : 0;
 }
 
 static int reg_cmp(const void *a, const void *b)

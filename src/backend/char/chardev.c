@@ -2,7 +2,8 @@
  * Console backends (see lhyve/chardev.h): stdio, a host path (tty, fifo,
  * character device or regular file), a one-client TCP server, and pty
  * pairs ("pty", and the nmdm(4)-style "/dev/nmdmNA" whose B end is
- * published as a symlink to the pty slave).
+ * published as a symlink to the pty slave) -- the pty code, history, log
+ * and attached clients live in chardev_ext.c.
  *
  * Besides the backend, every chardev keeps a 64 KiB history ring of all
  * output, an optional log file, and up to CD_MAX_CLIENTS attached clients
@@ -45,12 +46,7 @@
 #include "lhyve/log.h"
 #include "lhyve/util.h"
 
-#define CD_IBUF_SIZE 4096
-#define CD_OBUF_SIZE (64 * 1024)
-#define CD_TTY_SLOTS 8
-#define CD_POLL_NS 1000000ULL /* re-read interval for unpollable input */
-#define CD_HIST_SIZE (64 * 1024)
-#define CD_MAX_CLIENTS 4
+#include "chardev_int.h"
 
 /*
  * Saved terminal settings of every tty we put in raw mode. This is the one
@@ -67,71 +63,8 @@ static struct cd_tty_slot {
 	struct termios tio;
 } cd_tty_saved[CD_TTY_SLOTS];
 
-enum cd_kind { CD_FDS, CD_STDIO, CD_PATH, CD_FILE, CD_TCP, CD_PTY, CD_NMDM };
-
-struct cd_watch {
-	int fd;
-	uint32_t events; /* 0: not registered */
-};
-
-struct chardev;
-
-/* An attached client (a connected socket); fd -1: slot free. */
-struct cd_client {
-	struct chardev *cd;
-	int fd;
-	struct cd_watch w;
-	uint64_t dropped;
-};
-
-struct chardev {
-	pthread_mutex_t lock;
-	struct evloop *loop;
-	enum cd_kind kind;
-	char desc[96]; /* backend name for log lines */
-
-	int in_fd;  /* -1: no input */
-	int out_fd; /* -1: output dropped */
-	bool in_sock, out_sock;
-	bool in_eof;   /* input ended (EOF/HUP/error): not watched any more */
-	bool out_dead; /* output failed hard: dropped from now on */
-	bool in_poll;  /* in_fd cannot be epolled: read it from a timer */
-	struct ev_timer *in_timer;
-	bool in_timer_armed;
-	struct cd_watch w_in, w_out;
-
-	int listen_fd; /* tcp */
-	bool listen_watched;
-
-	int tty_slot; /* cd_tty_saved index, -1: none */
-	int out_restore_flags; /* fcntl flags to put back on out_fd, -1: none */
-
-	uint8_t ibuf[CD_IBUF_SIZE];
-	size_t ihead, ilen;
-	uint8_t *obuf;
-	size_t ohead, olen;
-
-	void (*notify)(void *opaque);
-	void *notify_opaque;
-	struct ratelimit rl;
-
-	/* pty / nmdm */
-	int slave_fd;         /* held open so the master never sees a hangup */
-	char pty_path[64];    /* slave device */
-	char link_path[4096]; /* nmdm: the published other end, "" if none */
-
-	/* history, log, clients, counters */
-	uint8_t *hist;
-	size_t hist_head, hist_len; /* hist_head: next write position */
-	int log_fd;
-	bool log_failed;
-	struct cd_client clients[CD_MAX_CLIENTS];
-	uint64_t bytes_in, bytes_out;
-};
-
 static void cd_in_cb(void *opaque, uint32_t events);
 static void cd_out_cb(void *opaque, uint32_t events);
-static void cd_client_cb(void *opaque, uint32_t events);
 
 /* ---- terminals ---- */
 
@@ -234,7 +167,7 @@ static void cd_in_timer_kick(struct chardev *cd)
 }
 
 /* Register exactly the events we need now; returns the input watch's rc. */
-static int cd_update_watches(struct chardev *cd)
+int cdi_update_watches(struct chardev *cd)
 {
 	uint32_t win = 0, wout = 0;
 
@@ -248,7 +181,7 @@ static int cd_update_watches(struct chardev *cd)
 	for (unsigned i = 0; i < CD_MAX_CLIENTS; i++) {
 		struct cd_client *c = &cd->clients[i];
 		cd_set_watch_op(cd, &c->w, c->fd,
-				c->fd >= 0 && cd->ilen < CD_IBUF_SIZE ? EPOLLIN : 0, cd_client_cb, c);
+				c->fd >= 0 && cd->ilen < CD_IBUF_SIZE ? EPOLLIN : 0, cdi_client_cb, c);
 	}
 	if (cd->in_fd >= 0 && cd->in_fd == cd->out_fd) {
 		cd_set_watch(cd, &cd->w_out, -1, 0, cd_out_cb);
@@ -344,7 +277,7 @@ static void cd_input_ended(struct chardev *cd, ssize_t why)
 	else
 		log_info("%s: end of input", cd->desc);
 	cd->in_eof = true;
-	cd_update_watches(cd);
+	cdi_update_watches(cd);
 }
 
 /* Both callbacks run on the loop thread. */
@@ -371,7 +304,7 @@ static void cd_in_cb(void *opaque, uint32_t events)
 		    (r == -ENOBUFS && (events & (EPOLLHUP | EPOLLERR))))
 			cd_input_ended(cd, r);
 	}
-	cd_update_watches(cd);
+	cdi_update_watches(cd);
 	if (cd->ilen > before) {
 		cd->bytes_in += cd->ilen - before;
 		fn = cd->notify;
@@ -392,7 +325,7 @@ static void cd_out_cb(void *opaque, uint32_t events)
 			cd_out_failed(cd, EPIPE);
 		else
 			cd_flush(cd);
-		cd_update_watches(cd);
+		cdi_update_watches(cd);
 	}
 	pthread_mutex_unlock(&cd->lock);
 }
@@ -423,126 +356,6 @@ static void cd_timer_cb(void *opaque)
 		fn(fn_opaque);
 }
 
-/* ---- history, log and attached clients (cd->lock held) ---- */
-
-static void cd_client_drop(struct chardev *cd, struct cd_client *c)
-{
-	int fd = c->fd;
-
-	if (fd < 0)
-		return;
-	c->fd = -1;
-	cd_update_watches(cd); /* removes the watch before the fd is closed */
-	close(fd);
-	log_info("%s: attached client left", cd->desc);
-}
-
-/* Non-blocking send to a client: what does not fit is dropped. */
-static void cd_client_send(struct chardev *cd, struct cd_client *c, const void *buf,
-			   size_t n)
-{
-	const uint8_t *b = buf;
-
-	while (n && c->fd >= 0) {
-		ssize_t r = send(c->fd, b, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			c->dropped += n;
-			return;
-		}
-		if (r <= 0) {
-			cd_client_drop(cd, c);
-			return;
-		}
-		b += r;
-		n -= (size_t)r;
-	}
-}
-
-/* Every output byte: history ring, log file, attached clients. */
-static void cd_record(struct chardev *cd, const void *buf, size_t n)
-{
-	const uint8_t *b = buf;
-
-	cd->bytes_out += n;
-	for (size_t i = n > CD_HIST_SIZE ? n - CD_HIST_SIZE : 0; i < n; i++) {
-		cd->hist[cd->hist_head] = b[i];
-		cd->hist_head = (cd->hist_head + 1) % CD_HIST_SIZE;
-	}
-	cd->hist_len = MIN(cd->hist_len + n, (size_t)CD_HIST_SIZE);
-	if (cd->log_fd >= 0 && !cd->log_failed) {
-		size_t done = 0;
-		while (done < n) {
-			ssize_t r = write(cd->log_fd, b + done, n - done);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0) {
-				log_warn("%s: console log write failed (%s); log stopped", cd->desc,
-					 r < 0 ? strerror(errno) : "short write");
-				cd->log_failed = true;
-				break;
-			}
-			done += (size_t)r;
-		}
-	}
-	for (unsigned i = 0; i < CD_MAX_CLIENTS; i++)
-		if (cd->clients[i].fd >= 0)
-			cd_client_send(cd, &cd->clients[i], b, n);
-}
-
-/* Copy the history, oldest first (cd->lock held). */
-static size_t cd_hist_copy(struct chardev *cd, uint8_t *out, size_t n)
-{
-	size_t take = MIN(n, cd->hist_len);
-	size_t start = (cd->hist_head + CD_HIST_SIZE - take) % CD_HIST_SIZE;
-
-	for (size_t i = 0; i < take; i++)
-		out[i] = cd->hist[(start + i) % CD_HIST_SIZE];
-	return take;
-}
-
-/* Input from an attached client (loop thread). */
-static void cd_client_cb(void *opaque, uint32_t events)
-{
-	struct cd_client *c = opaque;
-	struct chardev *cd = c->cd;
-	void (*fn)(void *) = NULL;
-	void *fn_opaque = NULL;
-	size_t before;
-
-	pthread_mutex_lock(&cd->lock);
-	if (c->fd < 0) {
-		pthread_mutex_unlock(&cd->lock);
-		return;
-	}
-	before = cd->ilen;
-	if (cd->ilen < CD_IBUF_SIZE) {
-		size_t tail = (cd->ihead + cd->ilen) % CD_IBUF_SIZE;
-		size_t seg = MIN(CD_IBUF_SIZE - cd->ilen, CD_IBUF_SIZE - tail);
-		ssize_t r;
-
-		do
-			r = recv(c->fd, cd->ibuf + tail, seg, MSG_DONTWAIT);
-		while (r < 0 && errno == EINTR);
-		if (r > 0)
-			cd->ilen += (size_t)r;
-		else if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-			cd_client_drop(cd, c);
-	} else if (events & (EPOLLHUP | EPOLLERR)) {
-		cd_client_drop(cd, c);
-	}
-	cd_update_watches(cd);
-	if (cd->ilen > before) {
-		cd->bytes_in += cd->ilen - before;
-		fn = cd->notify;
-		fn_opaque = cd->notify_opaque;
-	}
-	pthread_mutex_unlock(&cd->lock);
-	if (fn)
-		fn(fn_opaque);
-}
-
 /* ---- tcp ---- */
 
 /* Drop the client (cd->lock held) and go back to listening. */
@@ -555,7 +368,7 @@ static void cd_disconnect(struct chardev *cd)
 	cd->in_fd = cd->out_fd = -1;
 	cd->olen = 0;
 	cd->ohead = 0;
-	cd_update_watches(cd); /* removes the watch before the fd is closed */
+	cdi_update_watches(cd); /* removes the watch before the fd is closed */
 	close(fd);
 	log_info("%s: client disconnected", cd->desc);
 }
@@ -586,7 +399,7 @@ static void cd_accept_cb(void *opaque, uint32_t events)
 	cd->in_sock = cd->out_sock = true;
 	cd->in_eof = cd->out_dead = false;
 	cd->olen = cd->ohead = 0;
-	if (cd_update_watches(cd) < 0) {
+	if (cdi_update_watches(cd) < 0) {
 		log_rl(&cd->rl, LOG_WARN, "%s: cannot watch the client", cd->desc);
 		cd->in_fd = cd->out_fd = -1;
 		close(fd);
@@ -684,7 +497,7 @@ static int cd_tcp_listen(struct chardev *cd, const char *addr, char *err,
 
 /* ---- open/close ---- */
 
-static struct chardev *cd_alloc(struct evloop *loop, enum cd_kind kind,
+struct chardev *cdi_alloc(struct evloop *loop, enum cd_kind kind,
 				const char *desc)
 {
 	struct chardev *cd = calloc(1, sizeof(*cd));
@@ -722,17 +535,17 @@ static bool cd_is_sock(int fd)
 }
 
 /* Start watching input; fall back to timer polling for unpollable fds. */
-static int cd_start(struct chardev *cd, char *err, size_t errlen)
+int cdi_start(struct chardev *cd, char *err, size_t errlen)
 {
 	int rc;
 
 	pthread_mutex_lock(&cd->lock);
-	rc = cd_update_watches(cd);
+	rc = cdi_update_watches(cd);
 	if (rc == -EPERM && cd->in_fd >= 0) {
 		/* Regular file or /dev/null: epoll refuses; reads never block. */
 		cd->in_poll = true;
 		cd->in_timer = ev_timer_new(cd->loop, cd_timer_cb, cd);
-		rc = cd->in_timer ? cd_update_watches(cd) : -ENOMEM;
+		rc = cd->in_timer ? cdi_update_watches(cd) : -ENOMEM;
 	}
 	pthread_mutex_unlock(&cd->lock);
 	if (rc < 0)
@@ -775,7 +588,7 @@ static int cd_private_fd(struct chardev *cd, int fd, int accmode)
 
 static struct chardev *cd_open_stdio(struct evloop *loop, char *err, size_t errlen)
 {
-	struct chardev *cd = cd_alloc(loop, CD_STDIO, "stdio");
+	struct chardev *cd = cdi_alloc(loop, CD_STDIO, "stdio");
 	int fd;
 
 	if (!cd)
@@ -796,7 +609,7 @@ static struct chardev *cd_open_stdio(struct evloop *loop, char *err, size_t errl
 	cd->out_sock = cd_is_sock(cd->out_fd);
 	if (isatty(STDIN_FILENO))
 		cd->tty_slot = cd_tty_raw(STDIN_FILENO);
-	if (cd_start(cd, err, errlen) < 0)
+	if (cdi_start(cd, err, errlen) < 0)
 		goto err_close;
 	return cd;
 err_close:
@@ -828,7 +641,7 @@ static struct chardev *cd_open_path(const char *path, struct evloop *loop,
 		snprintf(err, errlen, "%s: is a directory", path);
 		return NULL;
 	}
-	cd = cd_alloc(loop, file ? CD_FILE : CD_PATH, path);
+	cd = cdi_alloc(loop, file ? CD_FILE : CD_PATH, path);
 	if (!cd) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return NULL;
@@ -847,104 +660,7 @@ static struct chardev *cd_open_path(const char *path, struct evloop *loop,
 		if (isatty(fd))
 			cd->tty_slot = cd_tty_raw(fd);
 	}
-	if (cd_start(cd, err, errlen) < 0)
-		goto err_close;
-	return cd;
-err_close:
-	chardev_close(cd);
-	return NULL;
-}
-
-/* ---- pty pairs ---- */
-
-/* "…/nmdmXA" or "…/nmdmXB" (X non-empty): the other end's path, else false. */
-static bool cd_nmdm_peer(const char *spec, char *peer, size_t len)
-{
-	const char *base = strrchr(spec, '/');
-	size_t n = strlen(spec);
-
-	base = base ? base + 1 : spec;
-	if (strncmp(base, "nmdm", 4) != 0 || strlen(base) < 6 || n >= len ||
-	    (spec[n - 1] != 'A' && spec[n - 1] != 'B'))
-		return false;
-	memcpy(peer, spec, n + 1);
-	peer[n - 1] = spec[n - 1] == 'A' ? 'B' : 'A';
-	return true;
-}
-
-static void cd_unpublish(struct chardev *cd)
-{
-	char cur[sizeof(cd->pty_path)];
-	ssize_t n = readlink(cd->link_path, cur, sizeof(cur) - 1);
-
-	if (n > 0) {
-		cur[n] = '\0';
-		if (strcmp(cur, cd->pty_path) == 0)
-			unlink(cd->link_path);
-	}
-	cd->link_path[0] = '\0';
-}
-
-/* Symlink link -> the pty slave; replaces only a dangling old link. */
-static int cd_publish(struct chardev *cd, const char *link, char *err, size_t errlen)
-{
-	for (int tries = 0; tries < 2; tries++) {
-		struct stat st;
-
-		if (symlink(cd->pty_path, link) == 0) {
-			snprintf(cd->link_path, sizeof(cd->link_path), "%s", link);
-			return 0;
-		}
-		if (errno != EEXIST) {
-			snprintf(err, errlen, "cannot create %s: %s%s", link, strerror(errno),
-				 errno == EACCES ? " (only root may create links in /dev; "
-						   "use a writable directory or run as root)" : "");
-			return -errno;
-		}
-		if (lstat(link, &st) < 0 || !S_ISLNK(st.st_mode) || stat(link, &st) == 0)
-			break;
-		unlink(link); /* a dangling link left by a killed bhyve */
-	}
-	snprintf(err, errlen, "%s already exists (another VM's console?); remove it first", link);
-	return -EEXIST;
-}
-
-static struct chardev *cd_open_pty(const char *spec, const char *link, struct evloop *loop,
-				   char *err, size_t errlen)
-{
-	struct chardev *cd = cd_alloc(loop, link ? CD_NMDM : CD_PTY, spec);
-	struct termios tio;
-	int fd;
-
-	if (!cd) {
-		snprintf(err, errlen, "%s: out of memory", spec);
-		return NULL;
-	}
-	fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open a pty: %s", spec, strerror(errno));
-		goto err_close;
-	}
-	cd->in_fd = cd->out_fd = fd;
-	if (grantpt(fd) < 0 || unlockpt(fd) < 0 ||
-	    ptsname_r(fd, cd->pty_path, sizeof(cd->pty_path)) != 0) {
-		snprintf(err, errlen, "%s: cannot set up the pty: %s", spec, strerror(errno));
-		goto err_close;
-	}
-	/* Hold the slave: the master then never reports a hangup between users. */
-	cd->slave_fd = open(cd->pty_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (cd->slave_fd < 0) {
-		snprintf(err, errlen, "%s: cannot open %s: %s", spec, cd->pty_path, strerror(errno));
-		goto err_close;
-	}
-	if (tcgetattr(cd->slave_fd, &tio) == 0) {
-		cfmakeraw(&tio);
-		tcsetattr(cd->slave_fd, TCSANOW, &tio);
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	if (link && cd_publish(cd, link, err, errlen) < 0)
-		goto err_close;
-	if (cd_start(cd, err, errlen) < 0)
+	if (cdi_start(cd, err, errlen) < 0)
 		goto err_close;
 	return cd;
 err_close:
@@ -966,11 +682,11 @@ struct chardev *chardev_open(const char *spec, struct evloop *loop, char *err,
 	if (!strcmp(spec, "stdio"))
 		return cd_open_stdio(loop, err, errlen);
 	if (!strcmp(spec, "pty"))
-		return cd_open_pty(spec, NULL, loop, err, errlen);
-	if (cd_nmdm_peer(spec, peer, sizeof(peer)))
-		return cd_open_pty(spec, peer, loop, err, errlen);
+		return cdi_open_pty(spec, NULL, loop, err, errlen);
+	if (cdi_nmdm_peer(spec, peer, sizeof(peer)))
+		return cdi_open_pty(spec, peer, loop, err, errlen);
 	if (!strncmp(spec, "tcp=", 4)) {
-		cd = cd_alloc(loop, CD_TCP, spec);
+		cd = cdi_alloc(loop, CD_TCP, spec);
 		if (!cd) {
 			snprintf(err, errlen, "%s: out of memory", spec);
 			return NULL;
@@ -993,7 +709,7 @@ struct chardev *chardev_open(const char *spec, struct evloop *loop, char *err,
 struct chardev *chardev_open_fds(int in_fd, int out_fd, struct evloop *loop,
 				 char *err, size_t errlen)
 {
-	struct chardev *cd = cd_alloc(loop, CD_FDS, "fds");
+	struct chardev *cd = cdi_alloc(loop, CD_FDS, "fds");
 
 	if (!cd) {
 		snprintf(err, errlen, "console fds: out of memory");
@@ -1011,7 +727,7 @@ struct chardev *chardev_open_fds(int in_fd, int out_fd, struct evloop *loop,
 		fcntl(out_fd, F_SETFL, fcntl(out_fd, F_GETFL) | O_NONBLOCK);
 	cd->in_sock = cd_is_sock(in_fd);
 	cd->out_sock = cd_is_sock(out_fd);
-	if (cd_start(cd, err, errlen) < 0) {
+	if (cdi_start(cd, err, errlen) < 0) {
 		chardev_close(cd);
 		return NULL;
 	}
@@ -1031,8 +747,8 @@ void chardev_close(struct chardev *cd)
 	out_fd = cd->out_fd;
 	cd->in_fd = cd->out_fd = -1;
 	for (unsigned i = 0; i < CD_MAX_CLIENTS; i++)
-		cd_client_drop(cd, &cd->clients[i]);
-	cd_update_watches(cd);
+		cdi_client_drop(cd, &cd->clients[i]);
+	cdi_update_watches(cd);
 	if (cd->listen_watched)
 		ev_del_fd(cd->loop, cd->listen_fd);
 	pthread_mutex_unlock(&cd->lock);
@@ -1047,7 +763,7 @@ void chardev_close(struct chardev *cd)
 	if (cd->listen_fd >= 0)
 		close(cd->listen_fd);
 	if (cd->link_path[0])
-		cd_unpublish(cd);
+		cdi_unpublish(cd);
 	if (cd->slave_fd >= 0)
 		close(cd->slave_fd);
 	if (cd->log_fd >= 0)
@@ -1099,7 +815,7 @@ size_t chardev_read(struct chardev *cd, void *buf, size_t n)
 	if (!cd->ilen)
 		cd->ihead = 0;
 	if (was_full && got)
-		cd_update_watches(cd); /* resume reading input */
+		cdi_update_watches(cd); /* resume reading input */
 	pthread_mutex_unlock(&cd->lock);
 	return got;
 }
@@ -1122,7 +838,7 @@ size_t chardev_write(struct chardev *cd, const void *buf, size_t n)
 	pthread_mutex_lock(&cd->lock);
 	if (!n)
 		goto out;
-	cd_record(cd, b, n);
+	cdi_record(cd, b, n);
 	if (cd->out_fd < 0 || cd->out_dead)
 		goto out;
 	if (!cd->olen) {
@@ -1145,7 +861,7 @@ size_t chardev_write(struct chardev *cd, const void *buf, size_t n)
 		if (done < n)
 			log_rl(&cd->rl, LOG_INFO, "%s: output buffer full, dropping %zu bytes",
 			       cd->desc, n - done);
-		cd_update_watches(cd);
+		cdi_update_watches(cd);
 	}
 out:
 	pthread_mutex_unlock(&cd->lock);
@@ -1160,131 +876,4 @@ bool chardev_connected(struct chardev *cd)
 	c = cd->kind != CD_TCP || cd->in_fd >= 0;
 	pthread_mutex_unlock(&cd->lock);
 	return c;
-}
-
-void chardev_describe(struct chardev *cd, char *kind, size_t kindlen, char *ep, size_t eplen)
-{
-	static const char *const kinds[] = {
-		[CD_FDS] = "fds", [CD_STDIO] = "stdio", [CD_PATH] = "tty", [CD_FILE] = "file",
-		[CD_TCP] = "tcp", [CD_PTY] = "pty", [CD_NMDM] = "nmdm",
-	};
-	const char *name = cd->desc + strlen("console ");
-
-	pthread_mutex_lock(&cd->lock);
-	snprintf(kind, kindlen, "%s", kinds[cd->kind]);
-	switch (cd->kind) {
-	case CD_PTY:
-		snprintf(ep, eplen, "%s", cd->pty_path);
-		break;
-	case CD_NMDM:
-		snprintf(ep, eplen, "%s %s", cd->link_path, cd->pty_path);
-		break;
-	case CD_TCP: {
-		const char *colon = strrchr(name + 4, ':');
-		int port = chardev_local_port(cd);
-		snprintf(ep, eplen, "%.*s:%d", colon ? (int)(colon - name - 4) : 0, name + 4, port);
-		break;
-	}
-	case CD_PATH:
-	case CD_FILE:
-		snprintf(ep, eplen, "%s", name);
-		break;
-	case CD_FDS:
-	case CD_STDIO:
-		snprintf(ep, eplen, "-");
-		break;
-	}
-	pthread_mutex_unlock(&cd->lock);
-}
-
-const char *chardev_pty_path(struct chardev *cd)
-{
-	return cd->pty_path[0] ? cd->pty_path : NULL;
-}
-
-int chardev_set_log(struct chardev *cd, const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-	if (fd < 0)
-		return -errno;
-	pthread_mutex_lock(&cd->lock);
-	if (cd->log_fd >= 0)
-		close(cd->log_fd);
-	cd->log_fd = fd;
-	cd->log_failed = false;
-	pthread_mutex_unlock(&cd->lock);
-	return 0;
-}
-
-size_t chardev_history(struct chardev *cd, void *buf, size_t n)
-{
-	size_t got;
-
-	pthread_mutex_lock(&cd->lock);
-	got = cd_hist_copy(cd, buf, n);
-	pthread_mutex_unlock(&cd->lock);
-	return got;
-}
-
-int chardev_attach(struct chardev *cd, int fd, const void *early, size_t nearly)
-{
-	struct cd_client *c = NULL;
-	void (*fn)(void *) = NULL;
-	void *fn_opaque = NULL;
-	uint8_t *hist;
-	size_t nhist;
-	int sndbuf = 2 * CD_HIST_SIZE;
-
-	hist = malloc(CD_HIST_SIZE);
-	if (!hist)
-		return -ENOMEM;
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	pthread_mutex_lock(&cd->lock);
-	for (unsigned i = 0; i < CD_MAX_CLIENTS && !c; i++)
-		if (cd->clients[i].fd < 0)
-			c = &cd->clients[i];
-	if (!c) {
-		pthread_mutex_unlock(&cd->lock);
-		free(hist);
-		return -EBUSY;
-	}
-	c->fd = fd;
-	c->dropped = 0;
-	/* History first, under the lock, so no live byte overtakes it. */
-	nhist = cd_hist_copy(cd, hist, CD_HIST_SIZE);
-	cd_client_send(cd, c, hist, nhist);
-	if (nearly && c->fd >= 0) {
-		size_t take = MIN(nearly, CD_IBUF_SIZE - cd->ilen);
-		const uint8_t *e = early;
-		for (size_t i = 0; i < take; i++)
-			cd->ibuf[(cd->ihead + cd->ilen + i) % CD_IBUF_SIZE] = e[i];
-		cd->ilen += take;
-		cd->bytes_in += take;
-		if (take) {
-			fn = cd->notify;
-			fn_opaque = cd->notify_opaque;
-		}
-	}
-	cd_update_watches(cd);
-	pthread_mutex_unlock(&cd->lock);
-	free(hist);
-	log_info("%s: client attached", cd->desc);
-	if (fn)
-		fn(fn_opaque);
-	return 0;
-}
-
-void chardev_stats(struct chardev *cd, uint64_t *in, uint64_t *out, unsigned *clients)
-{
-	unsigned n = 0;
-
-	pthread_mutex_lock(&cd->lock);
-	*in = cd->bytes_in;
-	*out = cd->bytes_out;
-	for (unsigned i = 0; i < CD_MAX_CLIENTS; i++)
-		n += cd->clients[i].fd >= 0;
-	*clients = n;
-	pthread_mutex_unlock(&cd->lock);
 }
