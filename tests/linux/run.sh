@@ -104,16 +104,19 @@ prepare() {
 # Kernel command line. earlyprintk shows progress (and where a boot dies)
 # before the 8250 driver is up; panic=-1 turns a panic into a reboot (bhyve
 # exit 0) instead of a hang; noxsave keeps the kernel off XSAVE/XRSTOR, which
-# this host's instruction emulator cannot run in ring 0, and clearcpuid=cx16
-# keeps SLUB off `lock cmpxchg16b` (on such hosts KVM passes the host's CPUID
-# leaves 1 and 7 through, so the VMM cannot hide them; see bhyve.8 "NESTED KVM
-# HOSTS"); on hosts with hardware virtualization both are merely harmless.
+# this host's instruction emulator cannot run in ring 0, and clearcpuid=...
+# keeps SLUB off `lock cmpxchg16b` and the kernel off SIMD code paths (SSSE3
+# blake2s, SSE4/PCLMUL/AES crypto and CRC) that emulator cannot execute either
+# (on such hosts KVM passes the host's CPUID leaves 1 and 7 through, so the VMM
+# cannot hide them; see bhyve.8 "NESTED KVM HOSTS"); on hosts with hardware
+# virtualization they only cost a little speed.
 # cryptomgr.notests and
 # init_on_alloc=0 skip ring-0 work that only costs time under emulation;
 # tsc=reliable and no_timer_check skip clock-watchdog and timer-IRQ probing.
 cmdline_for() { # cmdline_for check|demo
 	local c="console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 nokaslr"
-	c+=" tsc=reliable no_timer_check noxsave clearcpuid=cx16 8250.nr_uarts=4"
+	c+=" tsc=reliable no_timer_check noxsave 8250.nr_uarts=4"
+	c+=" clearcpuid=cx16,popcnt,ssse3,sse4_1,sse4_2,pclmulqdq,aes,sha_ni,movbe,rdrand,rdseed"
 	c+=" cryptomgr.notests init_on_alloc=0 lhyve.mode=$1"
 	[ -n "${LHYVE_LINUX_APPEND:-}" ] && c+=" $LHYVE_LINUX_APPEND"
 	printf '%s' "$c"
