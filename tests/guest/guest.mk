@@ -69,7 +69,8 @@ $(GUEST_OUT)/guest.bzImage: $(GUEST_DIR)/arch64/bzhead.S $(GUEST_OUT)/payload64.
 GUEST_CFLAGS64P := $(GUEST_CFLAGS) -m64 -mcmodel=small
 GUEST_SRCS64P := $(GUEST_COMMON) arch64pvh/cpu64p.c arch64pvh/entry.S \
 	virtio/vmain.c virtio/pcicfg.c virtio/vdrv.c virtio/vt_pci.c virtio/vt_blk.c \
-	virtio/vt_rnd.c virtio/vt_console.c virtio/vt_intr.c virtio/vt_net.c virtio/vt_bad.c
+	virtio/vt_rnd.c virtio/vt_console.c virtio/vt_intr.c virtio/vt_net.c virtio/vt_bad.c \
+	virtio/vt_hostile.c virtio/vt_hostio.c virtio/vt_durable.c
 GUEST_OBJS64P := $(patsubst %,$(GUEST_OUT)/obj64p/%.o,$(basename $(GUEST_SRCS64P)))
 GUEST_BINS += $(GUEST_OUT)/guest64-pvh.elf
 guests: $(GUEST_OUT)/guest64-pvh.elf

@@ -83,6 +83,11 @@ static const struct {
 	{ "intr", vt_intr, "intr ok" },
 	{ "net", vt_net, "virtio-net ok" },
 	{ "malicious", vt_bad, "malicious ok" },
+	{ "hostile", vt_hostile, "hostile ok" },
+	{ "hostio", vt_hostio, "hostio ok" },
+	{ "durable", vt_durable, "durable ok" },
+	{ "load", vt_load, "load ok" },
+	{ "fdwatch", vt_fdwatch, "fdwatch ok" },
 };
 
 /* Run one driver test in ring 3; S5 on success, FAIL + halt otherwise. */

@@ -148,6 +148,12 @@ long vt_console(void *arg);
 long vt_intr(void *arg);
 long vt_net(void *arg);
 long vt_bad(void *arg);
+/* tests/hardening/run.sh: vt_hostile.c, vt_hostio.c, vt_durable.c */
+long vt_hostile(void *arg);
+long vt_hostio(void *arg);
+long vt_durable(void *arg);
+long vt_load(void *arg);
+long vt_fdwatch(void *arg);
 
 /* ---- helpers in vmain.c ---- */
 /* Integer option key=N from the command line (def if absent). */
