@@ -8,8 +8,9 @@
  * Locking: vp->lock protects the transport's shadow registers (selectors,
  * queue programming). It is never held while calling into the device core
  * (virtio_*), which takes the device lock and may call back into
- * vp_queue_interrupt/vp_config_interrupt; those only use atomics and
- * pci_signal()/pci_intx_set(), which have their own lock.
+ * vp_queue_interrupt/vp_config_interrupt; those only use atomics, the ISR
+ * lock (ISR bits and the INTx level change together) and
+ * pci_signal()/pci_intx_set(), which take the function's irq lock inside it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -71,7 +72,8 @@ struct virtio_pci {
 	uint16_t qsel;
 	unsigned nq;
 	struct vp_queue *q;
-	uint8_t isr;            /* __atomic */
+	pthread_mutex_t isr_lock; /* ISR bits and the INTx level change together */
+	uint8_t isr;
 	struct ratelimit rl;
 };
 
@@ -84,9 +86,12 @@ static void vp_raise(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit)
 			pci_signal(vp->pci, vector);
 		return;
 	}
-	__atomic_or_fetch(&vp->isr, isr_bit, __ATOMIC_ACQ_REL);
-	if (!pci_signal(vp->pci, 0)) /* MSI (-W): one vector for everything */
+	/* MSI (-W): one vector for everything, ISR says why; else INTx. */
+	pthread_mutex_lock(&vp->isr_lock);
+	vp->isr |= isr_bit;
+	if (!pci_signal(vp->pci, 0))
 		pci_intx_set(vp->pci, true);
+	pthread_mutex_unlock(&vp->isr_lock);
 }
 
 static void vp_queue_interrupt(void *opaque, unsigned q)
@@ -161,8 +166,10 @@ static void vp_reset_shadow(struct virtio_pci *vp)
 		q->enabled = 0;
 		q->desc = q->driver = q->device = 0;
 	}
-	__atomic_store_n(&vp->isr, 0, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&vp->isr_lock);
+	vp->isr = 0;
 	pci_intx_set(vp->pci, false);
+	pthread_mutex_unlock(&vp->isr_lock);
 }
 
 static uint64_t field64_read(uint64_t v, unsigned off, unsigned size)
@@ -313,8 +320,14 @@ static int vp_bar_io(void *opaque, uint64_t off, unsigned size, bool write, uint
 			*data = vp_common_read(vp, o, size);
 	} else if (off >= VP_ISR_OFF && off < VP_ISR_OFF + VP_ISR_LEN) {
 		if (!write) {
-			*data = off == VP_ISR_OFF ? __atomic_exchange_n(&vp->isr, 0, __ATOMIC_ACQ_REL) : 0;
-			pci_intx_set(vp->pci, false);
+			/* Reading the ISR clears it and deasserts INTx (§4.1.4.5). */
+			pthread_mutex_lock(&vp->isr_lock);
+			*data = off == VP_ISR_OFF ? vp->isr : 0;
+			if (off == VP_ISR_OFF) {
+				vp->isr = 0;
+				pci_intx_set(vp->pci, false);
+			}
+			pthread_mutex_unlock(&vp->isr_lock);
 		}
 	} else if (off >= VP_DEVCFG_OFF && off < VP_DEVCFG_OFF + VP_DEVCFG_LEN) {
 		uint32_t o = (uint32_t)(off - VP_DEVCFG_OFF);
@@ -385,6 +398,7 @@ void virtio_pci_fini(struct pci_dev *d)
 		virtio_dev_destroy(vp->v);
 	free(vp->q);
 	pthread_mutex_destroy(&vp->lock);
+	pthread_mutex_destroy(&vp->isr_lock);
 	free(vp);
 	d->softc = NULL;
 }
@@ -410,6 +424,7 @@ int virtio_pci_init(struct pci_dev *d, const struct pci_host *host, struct confi
 	if (!vp)
 		return -ENOMEM;
 	pthread_mutex_init(&vp->lock, NULL);
+	pthread_mutex_init(&vp->isr_lock, NULL);
 	vp->pci = d;
 	vp->host = host;
 	vp->rl = (struct ratelimit)RATELIMIT_INIT;
