@@ -17,6 +17,12 @@ ifneq ($(wildcard /usr/include/liburing.h),)
 CFLAGS += -DLHYVE_HAVE_URING
 LDLIBS += -luring
 endif
+# The post-setup system call filter when libseccomp is installed (scripts/setup
+# installs it); without it bhyve runs with no_new_privs only.
+ifneq ($(wildcard /usr/include/seccomp.h),)
+CFLAGS += -DLHYVE_HAVE_SECCOMP
+LDLIBS += -lseccomp
+endif
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined

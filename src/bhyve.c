@@ -23,6 +23,7 @@
 #include "lhyve/hw.h"
 #include "lhyve/log.h"
 #include "lhyve/registry.h"
+#include "lhyve/sandbox.h"
 #include "lhyve/vm.h"
 
 #define EX_USAGE 64
@@ -253,6 +254,7 @@ int main(int argc, char **argv)
 	struct ctl *ctl = NULL;
 	char err[1024] = "", sock[PATH_MAX];
 	sigset_t handled;
+	struct sandbox sb;
 	int rc;
 
 	log_init("bhyve");
@@ -281,6 +283,12 @@ int main(int argc, char **argv)
 		config_dump(cfg, stdout);
 		config_free(cfg);
 		return 1;
+	}
+	/* Sandbox settings: users and groups are looked up now (see below). */
+	if (sandbox_configure(&sb, cfg, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		config_free(cfg);
+		return EX_USAGE;
 	}
 	vm.cfg = cfg;
 	vm.name = config_get(cfg, "name");
@@ -321,6 +329,13 @@ int main(int argc, char **argv)
 		rc = -EINVAL;
 		goto err;
 	}
+	/*
+	 * Sandbox: everything is open and set up now; from here on no file is
+	 * opened by path. Privilege drop, no_new_privs, then the seccomp filter
+	 * for every thread, before any vCPU runs a guest instruction.
+	 */
+	if ((rc = sandbox_apply(&sb, err, sizeof(err))) < 0)
+		goto err;
 	if ((rc = vcpu_start_all(&vm, err, sizeof(err))) < 0)
 		goto err_stop;
 	if ((rc = vcpu_halt_watch_start(&vm)) < 0) {

@@ -18,6 +18,7 @@
 #define VM_NAME_MAX 128
 
 static const char *const nested_choices[] = { "auto", "true", "false", NULL };
+static const char *const seccomp_choices[] = { "true", "false", "log", NULL };
 
 #define K_BOOL(k, d, text) { .pattern = k, .type = CONFIG_T_BOOL, .def = d, .desc = text }
 #define K_STR(k, d, text) { .pattern = k, .type = CONFIG_T_STRING, .def = d, .desc = text }
@@ -85,6 +86,13 @@ static const struct config_key_info config_schema[] = {
 	K_STR("boot.kernel", NULL, "kernel for direct boot (bzImage, PVH ELF or multiboot ELF)"),
 	K_STR("boot.initrd", NULL, "initial ramdisk for direct boot"),
 	K_STR("boot.cmdline", NULL, "kernel command line for direct boot"),
+	{ .pattern = "sandbox.seccomp", .type = CONFIG_T_ENUM, .choices = seccomp_choices,
+	  .def = "true",
+	  .desc = "system call filter after setup (log: forbidden calls fail and are logged)" },
+	K_STR("sandbox.user", NULL, "user (name or uid) bhyve runs as after setup"),
+	K_STR("sandbox.group", NULL, "group (name or gid) bhyve runs as after setup"),
+	K_BOOL("sandbox.test_forbidden", "false",
+	       "test hook: make a forbidden system call after entering the sandbox"),
 };
 
 const struct config_key_info *config_schema_at(size_t i)

@@ -27,6 +27,13 @@ struct registry {
 	char dir[PATH_MAX];
 	char pidfile[PATH_MAX];
 	int lockfd;
+	/*
+	 * The owner (registry_claim) remembers the consoles file it wrote, so
+	 * its clean-up at exit reads no file by path (bhyve's sandbox forbids
+	 * opening files then). NULL for tools: they read the file.
+	 */
+	bool owner;
+	char *consoles;
 };
 
 /* Files a running bhyve owns; removed at exit and when found stale. */
@@ -150,13 +157,16 @@ int registry_kv(const char *text, const char *key, char *out, size_t outlen)
 	return -ENOENT;
 }
 
-/* Remove the /dev/nmdmNB-style links a dead owner published (consoles file). */
-static void reg_unlink_published(const char *dir)
+/*
+ * Remove the /dev/nmdmNB-style links an owner published: listed in `known`
+ * (the owner's own copy) or, when NULL, in the consoles file (dead owner).
+ */
+static void reg_unlink_published(const char *dir, const char *known)
 {
 	char text[2048], port[16], kind[16], link[PATH_MAX], target[PATH_MAX], cur[PATH_MAX];
-	const char *p = text;
+	const char *p = known ? known : text;
 
-	if (registry_read_file(dir, "consoles", text, sizeof(text)) <= 0)
+	if (!known && registry_read_file(dir, "consoles", text, sizeof(text)) <= 0)
 		return;
 	while (p && *p) {
 		char line[2 * PATH_MAX + 64];
@@ -179,24 +189,24 @@ static void reg_unlink_published(const char *dir)
 	}
 }
 
-static void reg_remove_runtime(const char *dir)
+static void reg_remove_runtime(const char *dir, const char *known)
 {
 	char path[PATH_MAX];
 
-	reg_unlink_published(dir);
+	reg_unlink_published(dir, known);
 	for (unsigned i = 0; reg_runtime_files[i]; i++)
 		if (reg_join(path, sizeof(path), dir, reg_runtime_files[i]) == 0)
 			unlink(path);
 }
 
 /* Remove every file of the entry except the lock file (caller holds it). */
-static void reg_remove_all(const char *dir)
+static void reg_remove_all(const char *dir, const char *known)
 {
 	DIR *d;
 	struct dirent *de;
 	char path[PATH_MAX];
 
-	reg_remove_runtime(dir);
+	reg_remove_runtime(dir, known);
 	d = opendir(dir);
 	if (!d)
 		return;
@@ -320,7 +330,8 @@ int registry_claim(const char *name, struct registry **out, char *err, size_t er
 	rc = reg_open(name, true, &r, err, errlen);
 	if (rc < 0)
 		return rc;
-	reg_remove_runtime(r->dir); /* whatever a killed owner left */
+	reg_remove_runtime(r->dir, NULL); /* whatever a killed owner left */
+	r->owner = true;
 	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(r->lockfd, 0) < 0 || pwrite(r->lockfd, pid, (size_t)len, 0) != len) {
 		rc = -errno;
@@ -368,7 +379,22 @@ int registry_write_file(struct registry *r, const char *file, const void *data, 
 		rc = -errno;
 	if (rc < 0)
 		unlink(tmp);
+	if (rc == 0 && r->owner && strcmp(file, "consoles") == 0) {
+		char *copy = strndup(data, (size_t)(p - (const char *)data));
+		if (copy) {
+			free(r->consoles);
+			r->consoles = copy;
+		}
+	}
 	return rc;
+}
+
+/* What the clean-up of r's entry uses as the list of published links. */
+static const char *reg_known_consoles(const struct registry *r)
+{
+	if (!r->owner)
+		return NULL;
+	return r->consoles ? r->consoles : "";
 }
 
 void registry_remove_file(struct registry *r, const char *file)
@@ -382,11 +408,12 @@ void registry_remove_file(struct registry *r, const char *file)
 static void reg_close(struct registry *r, bool keep)
 {
 	if (!keep) {
-		reg_remove_all(r->dir);
+		reg_remove_all(r->dir, reg_known_consoles(r));
 		unlink(r->pidfile); /* under the lock: see the inode check */
 		rmdir(r->dir);
 	}
 	close(r->lockfd);
+	free(r->consoles);
 	free(r);
 }
 
@@ -394,7 +421,7 @@ void registry_release(struct registry *r)
 {
 	if (!r)
 		return;
-	reg_remove_runtime(r->dir);
+	reg_remove_runtime(r->dir, reg_known_consoles(r));
 	if (reg_has_bootspec(r->dir)) {
 		if (ftruncate(r->lockfd, 0) < 0) {
 			/* harmless: the pid is only read while the lock is held */
@@ -506,11 +533,11 @@ static enum registry_state reg_probe(const char *dir, long *pid)
 	if (fd < 0)
 		return REGISTRY_STALE;
 	if (reg_has_bootspec(dir)) {
-		reg_remove_runtime(dir);
+		reg_remove_runtime(dir, NULL);
 		close(fd);
 		return REGISTRY_PREPARED;
 	}
-	reg_remove_all(dir);
+	reg_remove_all(dir, NULL);
 	unlink(pidfile);
 	rmdir(dir);
 	close(fd);
