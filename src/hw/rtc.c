@@ -184,7 +184,12 @@ static int rtc_commit(struct rtc *r)
 	tm.tm_year = cent * 100 + yr - 1900;
 	tm.tm_isdst = -1;
 	t = r->localtime ? mktime(&tm) : timegm(&tm);
-	if (t == (time_t)-1) {
+	/*
+	 * Keep t * NS (and the running clock derived from it) inside int64_t:
+	 * a century byte up to 99 reaches year 9999. 7258118400 is
+	 * 2200-01-01T00:00:00Z, leaving decades of headroom.
+	 */
+	if (t == (time_t)-1 || t >= (time_t)7258118400LL) {
 		log_rl(&r->rl, LOG_WARN, "rtc: guest time not representable; ignored");
 		return -EINVAL;
 	}

@@ -709,7 +709,8 @@ int pci_bus_assign(struct pci_bus *pb, uint64_t highmem_end, char *err, size_t e
 			refs[n++] = (struct bar_ref){ d, i };
 		}
 	}
-	qsort(refs, n, sizeof(*refs), bar_cmp);
+	if (n) /* no BARs at all: refs is NULL, which qsort must not get */
+		qsort(refs, n, sizeof(*refs), bar_cmp);
 	for (size_t k = 0; k < n; k++) {
 		struct pci_dev *d = refs[k].d;
 		struct pci_bar *b = &d->bar[refs[k].i];

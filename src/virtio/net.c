@@ -154,6 +154,7 @@ static void net_rx(struct net *sc)
 {
 	struct virtqueue *vq = &sc->v.vq[NET_RXQ];
 	unsigned frames = 0;
+	bool retried = false;
 
 	if (!sc->running || !vq->enabled)
 		return;
@@ -173,12 +174,22 @@ static void net_rx(struct net *sc)
 			sc->rxlen = (size_t)r;
 		}
 		if (!net_deliver(sc)) {
-			/* Out of buffers: wait for a kick, unless one just came. */
-			if (vq_enable_notify(vq))
+			/*
+			 * Out of buffers: wait for a kick, unless one just came.
+			 * Retry once only: the chains net_deliver gave back count
+			 * as available too, so with buffers too small in total
+			 * for the frame vq_enable_notify() stays true (found by
+			 * fuzzing: the loop thread spun forever). Kicks are on
+			 * from here, so a buffer added later still wakes us.
+			 */
+			if (!retried && vq_enable_notify(vq)) {
+				retried = true;
 				continue;
+			}
 			sc->rx_stalled = true;
 			break;
 		}
+		retried = false;
 		sc->rxlen = 0;
 		frames++;
 	}
