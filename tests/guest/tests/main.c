@@ -101,6 +101,8 @@ void guest_main(void)
 		test_sigterm_noacpi();
 	else if (!strcmp(name, "nmi"))
 		test_nmi();
+	else if (!strcmp(name, "monitor"))
+		test_monitor();
 	else
 		printf("FAIL: unknown test '%s'\n", name);
 	halt_forever();

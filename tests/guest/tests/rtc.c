@@ -71,6 +71,11 @@ static void rtc_print(const char *label)
 	       bin ? "binary" : "bcd", h24 ? "24h" : "12h", t1.hour);
 }
 
+void rtc_show(const char *label)
+{
+	rtc_print(label);
+}
+
 void test_rtc(void)
 {
 	uint8_t b = cmos_read(0x0B);

@@ -12,6 +12,8 @@ void test_timers(void);            /* PIT via IOAPIC, LAPIC timer */
 void test_sigterm(void);           /* ACPI mode, power button SCI -> S5 */
 void test_sigterm_noacpi(void);    /* wait forever without ACPI */
 void test_nmi(void);               /* print each NMI (bhyvectl --inject-nmi) */
+void test_monitor(void);           /* interactive monitor on COM1 (make demo) */
+void rtc_show(const char *label);  /* print the RTC date and time */
 
 /* Wait (interrupts on) until *ctr >= n or ms elapse; 0 or -1. */
 int wait_count(volatile uint32_t *ctr, uint32_t n, uint32_t ms);
