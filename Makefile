@@ -92,10 +92,12 @@ check-linux: all
 	scripts/setup --linux
 	tests/linux/run.sh check
 
-# Set up and boot a Linux guest interactively on the serial console.
-demo: all
-	scripts/setup --linux
-	tests/linux/run.sh demo
+# Set up and boot a VM interactively on the serial console (scripts/demo:
+# Linux, or the monitor test guest on hosts that cannot run Linux user space).
+demo:
+	scripts/setup
+	$(MAKE) all guests
+	scripts/demo
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
