@@ -4,7 +4,9 @@
  * LHYVE_HAVE_URING and the kernel allows it) or a pool of worker threads.
  *
  * Threading: blkbe_submit may be called from any thread (one at a time per
- * backend is not required); completions call req->done on a backend thread.
+ * backend is not required); completions call req->done on a backend thread,
+ * or on the submitting thread, before blkbe_submit returns, when the page
+ * cache served the request at once (RWF_NOWAIT fast path).
  * blkbe_drain/blkbe_close wait until every submitted request's done() has
  * returned. done() must not call blkbe_drain/blkbe_close.
  */

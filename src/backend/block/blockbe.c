@@ -41,6 +41,7 @@ struct blkbe {
 	unsigned lsec, psec;
 	unsigned dio_align; /* O_DIRECT buffer alignment; 0 without nocache */
 	bool ro, can_delete;
+	bool sync;          /* O_SYNC: writes always wait for the device */
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	unsigned inflight;
@@ -453,6 +454,7 @@ struct blkbe *blkbe_open(const struct blkbe_opts *o, char *err, size_t errlen)
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		goto err_nomem;
+	b->sync = o->sync;
 	b->path = strdup(o->path);
 	if (!b->path)
 		goto err_free;
@@ -563,6 +565,34 @@ static int prepare_bounce(struct blkbe *b, struct blkbe_req *r)
 	return 0;
 }
 
+/*
+ * Fast path: a read the page cache can serve at once, or a buffered write
+ * that needs no waiting, is done right here with RWF_NOWAIT and completed on
+ * the caller's thread, skipping the queue, the kernel worker and the
+ * completion thread. Anything that would block goes the normal way (the
+ * asynchronous request simply redoes the whole transfer). Returns true if
+ * the request was completed.
+ */
+static bool try_nowait(struct blkbe *b, struct blkbe_req *r)
+{
+	size_t want;
+	ssize_t n;
+
+	if (r->bounce || r->iovcnt == 0 || r->iovcnt > IOV_MAX)
+		return false;
+	want = iov_total(r->iov, r->iovcnt);
+	if (r->op == BLKBE_READ)
+		n = preadv2(b->fd, r->iov, (int)r->iovcnt, (off_t)r->offset, RWF_NOWAIT);
+	else if (r->op == BLKBE_WRITE && !b->sync && !b->dio_align)
+		n = pwritev2(b->fd, r->iov, (int)r->iovcnt, (off_t)r->offset, RWF_NOWAIT);
+	else
+		return false;
+	if (n < 0 || (size_t)n != want)
+		return false; /* EAGAIN, EOPNOTSUPP, short: let the engine do it */
+	r->done(r, 0);
+	return true;
+}
+
 int blkbe_submit(struct blkbe *b, struct blkbe_req *r)
 {
 	int rc;
@@ -576,6 +606,8 @@ int blkbe_submit(struct blkbe *b, struct blkbe_req *r)
 	rc = prepare_bounce(b, r);
 	if (rc)
 		return rc;
+	if (try_nowait(b, r))
+		return 0;
 	r->next = NULL;
 	pthread_mutex_lock(&b->lock);
 	b->inflight++;
