@@ -13,12 +13,14 @@
 #include <limits.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,6 +44,8 @@ struct blkbe {
 	unsigned dio_align; /* O_DIRECT buffer alignment; 0 without nocache */
 	bool ro, can_delete;
 	bool sync;          /* O_SYNC: writes always wait for the device */
+	bool no_nowait[2];  /* RWF_NOWAIT reads/writes unsupported here */
+	bool memfs;         /* tmpfs/ramfs: I/O is a memory copy, never waits on a device */
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	unsigned inflight;
@@ -463,6 +467,10 @@ struct blkbe *blkbe_open(const struct blkbe_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "disk image %s: %s", o->path, strerror(errno));
 		goto err_path;
 	}
+	struct statfs sfs;
+	if (fstatfs(b->fd, &sfs) == 0 &&
+	    ((unsigned long)sfs.f_type == TMPFS_MAGIC || (unsigned long)sfs.f_type == RAMFS_MAGIC))
+		b->memfs = true;
 	fl.l_type = o->ro ? F_RDLCK : F_WRLCK;
 	if (fcntl(b->fd, F_OFD_SETLK, &fl) < 0) {
 		if (errno == EAGAIN || errno == EACCES) {
@@ -575,18 +583,31 @@ static int prepare_bounce(struct blkbe *b, struct blkbe_req *r)
  */
 static bool try_nowait(struct blkbe *b, struct blkbe_req *r)
 {
+	bool wr = r->op == BLKBE_WRITE;
 	size_t want;
 	ssize_t n;
 
-	if (r->bounce || r->iovcnt == 0 || r->iovcnt > IOV_MAX)
+	if (r->bounce || r->iovcnt == 0 || r->iovcnt > IOV_MAX ||
+	    (r->op != BLKBE_READ && !(wr && !b->sync && !b->dio_align)))
 		return false;
 	want = iov_total(r->iov, r->iovcnt);
-	if (r->op == BLKBE_READ)
-		n = preadv2(b->fd, r->iov, (int)r->iovcnt, (off_t)r->offset, RWF_NOWAIT);
-	else if (r->op == BLKBE_WRITE && !b->sync && !b->dio_align)
+	if (b->memfs) {
+		/* tmpfs and ramfs have no NOWAIT, and nothing there can block on I/O. */
+		n = wr ? pwritev(b->fd, r->iov, (int)r->iovcnt, (off_t)r->offset) :
+			 preadv(b->fd, r->iov, (int)r->iovcnt, (off_t)r->offset);
+		if (n < 0 || (size_t)n != want)
+			return false;
+		r->done(r, 0);
+		return true;
+	}
+	if (__atomic_load_n(&b->no_nowait[wr], __ATOMIC_RELAXED))
+		return false;
+	if (wr)
 		n = pwritev2(b->fd, r->iov, (int)r->iovcnt, (off_t)r->offset, RWF_NOWAIT);
 	else
-		return false;
+		n = preadv2(b->fd, r->iov, (int)r->iovcnt, (off_t)r->offset, RWF_NOWAIT);
+	if (n < 0 && errno == EOPNOTSUPP) /* the file system has no NOWAIT: stop trying */
+		__atomic_store_n(&b->no_nowait[wr], true, __ATOMIC_RELAXED);
 	if (n < 0 || (size_t)n != want)
 		return false; /* EAGAIN, EOPNOTSUPP, short: let the engine do it */
 	r->done(r, 0);
