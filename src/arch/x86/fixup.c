@@ -59,6 +59,19 @@ static void prefixes(struct insn *in, bool long_mode)
 		in->rex = in->b[in->pos++];
 }
 
+/* A signed 32-bit displacement at in->pos; false if the bytes are not there. */
+static bool disp32(struct insn *in, int64_t *disp)
+{
+	int32_t d32;
+
+	if (in->pos + 4 > in->n)
+		return false;
+	memcpy(&d32, &in->b[in->pos], 4);
+	in->pos += 4;
+	*disp = d32;
+	return true;
+}
+
 /*
  * Decode the ModRM memory operand at in->pos (64-bit addressing). Sets *ea
  * (before adding RIP for RIP-relative: *riprel) and advances in->pos past
@@ -85,22 +98,14 @@ static int modrm_mem(struct insn *in, struct kvm_regs *r, uint64_t *ea, bool *ri
 		if (idx != 4)
 			addr += *gpr(r, idx) << scale;
 		if ((sib & 7) == 5 && mod == 0) {
-			if (in->pos + 4 > in->n)
+			if (!disp32(in, &disp))
 				return -1;
-			int32_t d32;
-			memcpy(&d32, &in->b[in->pos], 4);
-			in->pos += 4;
-			disp = d32;
 		} else {
 			addr += *gpr(r, base);
 		}
 	} else if (rm == 5 && mod == 0) {
-		if (in->pos + 4 > in->n)
+		if (!disp32(in, &disp))
 			return -1;
-		int32_t d32;
-		memcpy(&d32, &in->b[in->pos], 4);
-		in->pos += 4;
-		disp = d32;
 		*riprel = true;
 	} else {
 		addr += *gpr(r, (in->rex & 1) << 3 | rm);
@@ -109,13 +114,8 @@ static int modrm_mem(struct insn *in, struct kvm_regs *r, uint64_t *ea, bool *ri
 		if (in->pos + 1 > in->n)
 			return -1;
 		disp = (int8_t)in->b[in->pos++];
-	} else if (mod == 2) {
-		if (in->pos + 4 > in->n)
-			return -1;
-		int32_t d32;
-		memcpy(&d32, &in->b[in->pos], 4);
-		in->pos += 4;
-		disp = d32;
+	} else if (mod == 2 && !disp32(in, &disp)) {
+		return -1;
 	}
 	*ea = addr + (uint64_t)disp;
 	return (int)modrm;
