@@ -17,7 +17,7 @@ GUEST_LDFLAGS := -nostdlib -static -Wl,--build-id=none -Wl,-z,max-page-size=0x10
 
 GUEST_COMMON := lib/string.c lib/console.c lib/acpi.c lib/power.c lib/apic.c \
 	tests/main.c tests/irq.c tests/smp.c tests/rtc.c \
-	tests/mgmt.c tests/monitor.c
+	tests/mgmt.c tests/monitor.c tests/insn.c
 GUEST_SRCS32 := $(GUEST_COMMON) arch32/cpu32.c arch32/libgcc32.c arch32/start32.S
 GUEST_SRCS64 := $(GUEST_COMMON) arch64/cpu64.c arch64/entry64.S
 GUEST_OBJS32 := $(patsubst %,$(GUEST_OUT)/obj32/%.o,$(basename $(GUEST_SRCS32)))

@@ -8,7 +8,8 @@
  *   CLAC / STAC (0F 01 CA/CB) RFLAGS.AC = 0 / 1
  *   FWAIT (9B)                no x87 exception can be pending: no-op
  *   POPCNT r, r               F3 [66] [REX] 0F B8 /r, register source (64-bit mode)
- *   LDMXCSR / STMXCSR m32     [REX] 0F AE /2 and /3, memory operand (64-bit mode)
+ *   LDMXCSR / STMXCSR m32     [REX] 0F AE /2 and /3, memory operand (64-bit mode);
+ *                             LDMXCSR only when it loads the current value
  * Memory operands are translated with KVM_TRANSLATE and must be RAM.
  */
 #include <errno.h>
@@ -195,7 +196,7 @@ static int mxcsr(int fd, const struct guest_mem *gm, struct insn *in, struct kvm
 	unsigned i = in->pos;
 	uint64_t ea;
 	bool riprel;
-	struct kvm_fpu fpu;
+	struct kvm_xsave xs;
 	uint32_t v;
 
 	if (in->rep || in->opsize16 || i + 3 > in->n || in->b[i] != 0x0F || in->b[i + 1] != 0xAE)
@@ -212,18 +213,24 @@ static int mxcsr(int fd, const struct guest_mem *gm, struct insn *in, struct kvm
 		ea += sregs->fs.base;
 	else if (in->seg == 5)
 		ea += sregs->gs.base;
-	if (ioctl(fd, KVM_GET_FPU, &fpu) < 0)
+	/*
+	 * MXCSR as the XSAVE image shows it (legacy region, byte 24). On the
+	 * host this exists for, neither KVM_SET_FPU nor KVM_SET_XSAVE changes
+	 * the live MXCSR, so LDMXCSR is completed only when it loads the value
+	 * MXCSR already has (kernel_fpu_begin() loading the default): then it
+	 * is exactly a no-op. Any other value is left to fail (status 4).
+	 */
+	if (ioctl(fd, KVM_GET_XSAVE, &xs) < 0)
 		return -1;
 	if (op == 2) {
+		uint32_t cur;
 		if (linear_rw(fd, gm, ea, &v, 4, false) < 0)
 			return -1;
-		if (v & 0xFFFF0000u) /* reserved bits: #GP; leave it to the guest's fate */
-			return -1;
-		fpu.mxcsr = v;
-		if (ioctl(fd, KVM_SET_FPU, &fpu) < 0)
+		memcpy(&cur, (uint8_t *)xs.region + 24, 4);
+		if (v != cur)
 			return -1;
 	} else {
-		v = fpu.mxcsr;
+		memcpy(&v, (uint8_t *)xs.region + 24, 4);
 		if (linear_rw(fd, gm, ea, &v, 4, true) < 0)
 			return -1;
 	}

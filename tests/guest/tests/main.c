@@ -103,6 +103,8 @@ void guest_main(void)
 		test_nmi();
 	else if (!strcmp(name, "monitor"))
 		test_monitor();
+	else if (!strcmp(name, "insn"))
+		test_insn();
 	else
 		printf("FAIL: unknown test '%s'\n", name);
 	halt_forever();

@@ -13,6 +13,7 @@ void test_sigterm(void);           /* ACPI mode, power button SCI -> S5 */
 void test_sigterm_noacpi(void);    /* wait forever without ACPI */
 void test_nmi(void);               /* print each NMI (bhyvectl --inject-nmi) */
 void test_monitor(void);           /* interactive monitor on COM1 (make demo) */
+void test_insn(void);              /* POPCNT, LDMXCSR/STMXCSR, FWAIT, INT3 (64-bit) */
 void rtc_show(const char *label);  /* print the RTC date and time */
 
 /* Wait (interrupts on) until *ctr >= n or ms elapse; 0 or -1. */
