@@ -290,7 +290,7 @@ static const char *const sb_allow_sanitizer[] = {
 static const unsigned long sb_ioctls[] = {
 	/* vCPU: run loop, halt check, vcpu_call (registers, NMI), fix-ups */
 	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_GET_FPU,
-	KVM_SET_FPU, KVM_GET_XSAVE, KVM_SET_XSAVE, KVM_GET_MP_STATE, KVM_GET_DEBUGREGS, KVM_GET_VCPU_EVENTS,
+	KVM_SET_FPU, KVM_GET_XSAVE, KVM_GET_MP_STATE, KVM_GET_DEBUGREGS, KVM_GET_VCPU_EVENTS,
 	KVM_SET_VCPU_EVENTS, KVM_TRANSLATE, KVM_NMI,
 	/* VM: interrupts from devices, ioeventfds when the guest moves a BAR */
 	KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_IOEVENTFD,
