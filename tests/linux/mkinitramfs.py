@@ -4,9 +4,17 @@
 kernel needs before devtmpfs is mounted. Written directly in newc format so no
 root privileges (mknod) are needed and the output is reproducible.
 
-usage: mkinitramfs.py [--compress gzip|none] INIT_SCRIPT BUSYBOX OUTPUT
+usage: mkinitramfs.py [--compress gzip|none] [--modules KMODDIR NAME,...]
+                      INIT_SCRIPT BUSYBOX OUTPUT
 (gzip is the default; an uncompressed archive saves the guest the inflate
 work, which is slow where ring-0 code is emulated)
+
+--modules adds the named kernel modules and everything they depend on, found
+under KMODDIR (a lib/modules/<version> tree; '-' and '_' in names are the
+same). The dependencies come from each module's .modinfo section ("depends="),
+since a kernel package ships no modules.dep. The archive gets
+/lib/modules/<version>/<path>.ko, a modules.dep for busybox modprobe, and
+/lib/modules/load-order: the module files, dependencies first, for insmod.
 """
 import gzip
 import os
@@ -30,6 +38,91 @@ def is_static_elf(path):
         if p_type == 3:  # PT_INTERP
             return False
     return True
+
+
+def elf_section(data, wanted):
+    """Contents of the ELF64 little-endian section named wanted, or None."""
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        raise ValueError("not an ELF64 little-endian file")
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    if shoff == 0 or shentsize < 64 or shstrndx >= shnum or \
+            shoff + shnum * shentsize > len(data):
+        raise ValueError("bad section header table")
+
+    def header(i):
+        # sh_name, sh_type, sh_flags, sh_addr, sh_offset, sh_size
+        return struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+
+    strtab = header(shstrndx)
+    for i in range(shnum):
+        sh = header(i)
+        name = data[strtab[4] + sh[0]:].split(b"\0", 1)[0]
+        if name == wanted:
+            if sh[4] + sh[5] > len(data):
+                raise ValueError("section %s out of the file" % wanted)
+            return data[sh[4]:sh[4] + sh[5]]
+    return None
+
+
+def modinfo(data):
+    """The key=value strings of a kernel module's .modinfo section."""
+    sec = elf_section(data, b".modinfo")
+    if sec is None:
+        raise ValueError("no .modinfo section")
+    info = {}
+    for item in sec.split(b"\0"):
+        if b"=" in item:
+            key, value = item.decode(errors="replace").split("=", 1)
+            info.setdefault(key, value)
+    return info
+
+
+def modname(name):
+    return name.replace("-", "_")
+
+
+def resolve_modules(kmoddir, names):
+    """[(relative path, data)] of names and their dependencies, dependencies
+    first; the kernel version from vermagic."""
+    index = {}
+    for root, _, files in os.walk(kmoddir):
+        for f in files:
+            if f.endswith(".ko"):
+                path = os.path.join(root, f)
+                index[modname(f[:-3])] = os.path.relpath(path, kmoddir)
+    order, done, active = [], {}, set()
+    version = None
+
+    def visit(name):
+        nonlocal version
+        name = modname(name)
+        if name in done:
+            return
+        if name in active:
+            raise ValueError("module dependency loop at %s" % name)
+        if name not in index:
+            raise ValueError("module %s not found under %s" % (name, kmoddir))
+        active.add(name)
+        rel = index[name]
+        with open(os.path.join(kmoddir, rel), "rb") as f:
+            data = f.read()
+        info = modinfo(data)
+        ver = info.get("vermagic", "").split(" ")[0]
+        if version is None:
+            version = ver
+        elif ver != version:
+            raise ValueError("%s is for kernel %s, not %s" % (rel, ver, version))
+        deps = [d for d in info.get("depends", "").split(",") if d]
+        for d in deps:
+            visit(d)
+        active.discard(name)
+        done[name] = (rel, [index[modname(d)] for d in deps])
+        order.append((rel, data))
+
+    for n in names:
+        visit(n)
+    return order, done, version
 
 
 class Newc:
@@ -71,9 +164,17 @@ class Newc:
 def main():
     args = sys.argv[1:]
     compress = "gzip"
-    if len(args) >= 2 and args[0] == "--compress":
-        compress = args[1]
-        args = args[2:]
+    kmoddir, modnames = None, []
+    while len(args) >= 2 and args[0] in ("--compress", "--modules"):
+        if args[0] == "--compress":
+            compress = args[1]
+            args = args[2:]
+        elif len(args) >= 3:
+            kmoddir = args[1]
+            modnames = [n for n in args[2].split(",") if n]
+            args = args[3:]
+        else:
+            break
     if len(args) != 3 or compress not in ("gzip", "none"):
         sys.stderr.write(__doc__)
         return 2
@@ -88,6 +189,13 @@ def main():
         init = f.read()
     with open(busybox, "rb") as f:
         bb = f.read()
+    modules = []
+    if kmoddir is not None:
+        try:
+            modules, deps, version = resolve_modules(kmoddir, modnames)
+        except (OSError, ValueError) as e:
+            sys.stderr.write("mkinitramfs: modules: %s\n" % e)
+            return 1
 
     a = Newc()
     dirs = ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys",
@@ -108,6 +216,37 @@ def main():
             continue
         seen.add(rel)
         a.symlink(rel, "/bin/busybox")
+    if modules:
+        base = "lib/modules/" + version
+        made = {"lib", "lib/modules"}
+        a.dir("lib")
+        a.dir("lib/modules")
+        for rel, data in modules:
+            parts = (base + "/" + os.path.dirname(rel)).split("/")
+            for i in range(3, len(parts) + 1):
+                d = "/".join(parts[:i])
+                if d not in made:
+                    made.add(d)
+                    a.dir(d)
+            a.file(base + "/" + rel, data)
+        # Like depmod: every module with all its (transitive) dependencies,
+        # the ones to load last first.
+        loadpos = {rel: i for i, (rel, _) in enumerate(modules)}
+        lines = []
+        for name in sorted(deps):
+            rel = deps[name][0]
+            closure, todo = set(), list(deps[name][1])
+            while todo:
+                d = todo.pop()
+                if d not in closure:
+                    closure.add(d)
+                    todo.extend(deps[modname(os.path.basename(d)[:-3])][1])
+            lines.append("%s: %s\n" % (rel, " ".join(
+                sorted(closure, key=lambda r: -loadpos[r]))))
+        dep = "".join(lines)
+        a.file(base + "/modules.dep", dep.encode())
+        a.file("lib/modules/load-order",
+               "".join("/%s/%s\n" % (base, rel) for rel, _ in modules).encode())
     data = a.finish()
 
     tmp = output + ".tmp"

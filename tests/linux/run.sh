@@ -3,7 +3,13 @@
 #
 #   tests/linux/run.sh check       boot, run a few commands, expect LHYVE-CHECK-OK
 #                                  and exit status 1 (ACPI S5); prints
-#                                  "1 passed, 0 failed" or "0 passed, 1 failed"
+#                                  "1 passed, 0 failed" or "0 passed, 1 failed".
+#                                  With a virtio-blk disk (ext4 made by mke2fs -d)
+#                                  and a virtio-net NIC on a tap in a network
+#                                  namespace of its own: the guest mounts the
+#                                  disk, checks the host's files, writes its own
+#                                  (read back on the host with debugfs), and
+#                                  pings the host through the tap
 #   tests/linux/run.sh demo        the same VM with an interactive shell on stdio
 #   tests/linux/run.sh qemu-check  the check under QEMU TCG (validates kernel,
 #                                  initramfs and command line without lhyve)
@@ -17,6 +23,11 @@
 #   LHYVE_LINUX_MEM=512M       guest memory
 #   LHYVE_LINUX_CPUS=1         vCPUs
 #   LHYVE_LINUX_APPEND="..."   extra kernel command line words
+#   LHYVE_LINUX_VIRTIO=0       check without the virtio-blk/virtio-net part
+#                              (default 1; needs root: ip netns, tap)
+#   LHYVE_LINUX_DISK=path      demo: a virtio-blk disk (/dev/vda in the guest)
+#   LHYVE_LINUX_TAP=tapN       demo: a virtio-net NIC on host tap tapN (eth0;
+#                              configure it with ip addr/ip link in the guest)
 #   LHYVE_LINUX_LOG=path       check log (default cache/bhyve-check.log, cache/qemu-check.log)
 #   LHYVE_LINUX_CACHE=dir      kernel/initramfs cache (default tests/linux/cache)
 #   LHYVE_INITRD_COMPRESS=gzip initramfs compression: gzip (default) or none
@@ -63,10 +74,19 @@ result() { # result PASS|FAIL message
 	exit 1
 }
 
+# Kernel modules put into the initramfs (with their dependencies, from the
+# kernel package; init.sh loads them when there is a virtio PCI device).
+kmods=virtio_pci,virtio_blk,virtio_net,virtio_rng,virtio_console
+
 # Fetch the kernel and (re)build the initramfs when its inputs changed.
 prepare() {
-	local busybox=/bin/busybox
+	local busybox=/bin/busybox moddir
 	kernel=$("$here/fetch-kernel.sh") || return 1
+	moddir=$cache/modules/$(basename "$kernel" | sed 's/^vmlinuz-//')
+	if [ ! -d "$moddir" ]; then
+		say "$moddir missing (fetch-kernel.sh keeps it)"
+		return 1
+	fi
 	case "$boot" in
 	bzimage) ;;
 	pvh)
@@ -92,9 +112,12 @@ prepare() {
 		say "$busybox missing: run scripts/setup --linux (package busybox-static)"
 		return 1
 	fi
+	# The module list lives in this file: a change to it rebuilds too.
 	if [ ! -s "$initrd" ] || [ "$here/init.sh" -nt "$initrd" ] ||
-	   [ "$here/mkinitramfs.py" -nt "$initrd" ] || [ "$busybox" -nt "$initrd" ]; then
+	   [ "$here/mkinitramfs.py" -nt "$initrd" ] || [ "$busybox" -nt "$initrd" ] ||
+	   [ "$moddir" -nt "$initrd" ] || [ "$here/run.sh" -nt "$initrd" ]; then
 		python3 "$here/mkinitramfs.py" --compress "$compress" \
+			--modules "$moddir" "$kmods" \
 			"$here/init.sh" "$busybox" "$initrd" ||
 			return 1
 	fi
@@ -185,21 +208,156 @@ diagnose() {
 	tail -n 15 "$log" | sed 's/^/    /' >&2
 }
 
+# The virtio-blk / virtio-net part of the check. Host side of the network:
+# a namespace of our own holding only the tap (10.213.9.1/24); the guest is
+# 10.213.9.2/24. The VMM runs inside the namespace, so the tap it uses lives
+# there. Everything is removed on exit (virtio_cleanup, an EXIT trap).
+vns='' vwork='' vtap=tap0 vconf_pid='' vtoken=''
+vhost_ip=10.213.9.1 vguest_ip=10.213.9.2 vprefix=24
+
+virtio_cleanup() {
+	if [ -n "$vconf_pid" ]; then
+		kill "$vconf_pid" 2>/dev/null
+		wait "$vconf_pid" 2>/dev/null
+		vconf_pid=
+	fi
+	if [ -n "$vns" ]; then
+		ip netns del "$vns" 2>/dev/null
+		vns=
+	fi
+	if [ -n "$vwork" ]; then
+		rm -rf "$vwork"
+		vwork=
+	fi
+}
+
+# virtio_setup bhyve|qemu: make the disk image and the namespace; sets
+# vm_prefix (the command prefix that enters the namespace), vm_devs (the
+# VMM's device arguments) and vm_cmdline (kernel command line words).
+virtio_setup() {
+	local vmm=$1 t
+	for t in mke2fs debugfs e2fsck ip md5sum; do
+		command -v "$t" >/dev/null 2>&1 ||
+			{ say "$t missing: run scripts/setup --linux"; return 1; }
+	done
+	trap virtio_cleanup EXIT
+	vwork=$(mktemp -d "${TMPDIR:-/tmp}/lhyve-linux.XXXXXX") || return 1
+	vtoken=$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')
+	mkdir -p "$vwork/root/lhyve" || return 1
+	printf 'lhyve host->guest %s\n' "$vtoken" >"$vwork/root/lhyve/from-host.txt"
+	# 3 MiB + 1 KiB: multi-page reads, a tail that is not block aligned.
+	head -c $((3 * 1024 * 1024 + 1024)) /dev/urandom >"$vwork/root/lhyve/from-host.bin"
+	md5sum <"$vwork/root/lhyve/from-host.bin" | cut -d' ' -f1 >"$vwork/root/lhyve/from-host.md5"
+	if ! mke2fs -q -t ext4 -L lhyve -d "$vwork/root" -F "$vwork/disk.img" 64M; then
+		say "mke2fs -d failed"
+		return 1
+	fi
+	vns=lhyve-linux-$$
+	if ! ip netns add "$vns"; then
+		vns=
+		say "cannot create a network namespace (root needed; LHYVE_LINUX_VIRTIO=0 skips the virtio part)"
+		return 1
+	fi
+	ip -n "$vns" link set lo up || return 1
+	vm_prefix=(ip netns exec "$vns")
+	if [ "$vmm" = bhyve ]; then
+		# bhyve creates (or opens) the tap itself: configure it once it is there.
+		(
+			for _ in $(seq 1 1200); do
+				if ip -n "$vns" link show "$vtap" >/dev/null 2>&1; then
+					ip -n "$vns" addr add "$vhost_ip/$vprefix" dev "$vtap" &&
+						ip -n "$vns" link set "$vtap" up && exit 0
+					exit 1
+				fi
+				sleep 0.1
+			done
+			exit 2
+		) &
+		vconf_pid=$!
+		vm_devs=(-s "2,virtio-net,$vtap" -s "3,virtio-blk,$vwork/disk.img")
+	else
+		if ! ip -n "$vns" tuntap add dev "$vtap" mode tap ||
+		   ! ip -n "$vns" addr add "$vhost_ip/$vprefix" dev "$vtap" ||
+		   ! ip -n "$vns" link set "$vtap" up; then
+			say "cannot set up $vtap in $vns"
+			return 1
+		fi
+		vm_devs=(-netdev "tap,id=n0,ifname=$vtap,script=no,downscript=no"
+			 -device virtio-net-pci,netdev=n0,disable-legacy=on
+			 -drive "file=$vwork/disk.img,format=raw,if=none,id=d0"
+			 -device virtio-blk-pci,drive=d0,disable-legacy=on)
+	fi
+	vm_cmdline="lhyve.token=$vtoken lhyve.disk=vda lhyve.net=$vguest_ip/$vprefix,$vhost_ip"
+	say "virtio: disk $vwork/disk.img (ext4, token $vtoken), $vtap in netns $vns ($vhost_ip/$vprefix), guest $vguest_ip"
+	return 0
+}
+
+# virtio_verify LOG: after the VM stopped, check what the guest reported and
+# read its files back from the image. Prints what it found; returns 1 on
+# failure with the reason in vfail.
+virtio_verify() {
+	local log=$1 img=$vwork/disk.img txt want sum rc
+	vfail=
+	if [ -n "$vconf_pid" ]; then
+		# Still waiting for the tap: the VMM never created it.
+		kill "$vconf_pid" 2>/dev/null
+		wait "$vconf_pid"
+		rc=$?
+		vconf_pid=
+		[ "$rc" -eq 0 ] || say "virtio: $vtap in $vns was not configured (status $rc: 1 ip failed, 2 or more: no tap)"
+	fi
+	grep -a '^LHYVE-\(BLK\|NET\)-' "$log" | tr -d '\r' | sed 's/^/run.sh: guest: /' >&2
+	if ! grep -aq '^LHYVE-BLK-OK' "$log"; then
+		vfail="the guest did not report LHYVE-BLK-OK"
+		return 1
+	fi
+	if ! e2fsck -fn "$img" >"$vwork/e2fsck.out" 2>&1; then
+		sed 's/^/    /' "$vwork/e2fsck.out" | tail -n 20 >&2
+		vfail="e2fsck -fn finds the guest-written ext4 image inconsistent"
+		return 1
+	fi
+	txt=$(debugfs -R "cat /lhyve/from-guest.txt" "$img" 2>/dev/null)
+	sum=$(printf '%s' "$txt" | sed -n 's/^lhyve guest->host [0-9a-f]* md5 \([0-9a-f]\{32\}\)$/\1/p')
+	want="lhyve guest->host $vtoken md5 $sum"
+	if [ -z "$sum" ] || [ "$txt" != "$want" ]; then
+		vfail="from-guest.txt read on the host is '$(printf '%s' "$txt" | head -c 200)', want 'lhyve guest->host $vtoken md5 <md5>'"
+		return 1
+	fi
+	if ! debugfs -R "dump /lhyve/from-guest.bin $vwork/from-guest.bin" "$img" >/dev/null 2>&1 ||
+	   [ "$(stat -c %s "$vwork/from-guest.bin" 2>/dev/null)" != 1048576 ] ||
+	   [ "$(md5sum <"$vwork/from-guest.bin" | cut -d' ' -f1)" != "$sum" ]; then
+		vfail="from-guest.bin read on the host is not the 1 MiB with md5 $sum the guest wrote"
+		return 1
+	fi
+	say "virtio: the host read the guest's files from the image: '$txt', from-guest.bin matches; e2fsck clean"
+	if ! grep -aq '^LHYVE-NET-OK' "$log"; then
+		vfail="the guest did not report LHYVE-NET-OK (ping $vhost_ip over virtio-net)"
+		return 1
+	fi
+	return 0
+}
+
 do_check() { # do_check bhyve|qemu
-	local vmm=$1 log cmd want_rc
+	local vmm=$1 log cmd want_rc virtio=${LHYVE_LINUX_VIRTIO:-1}
 	log=${LHYVE_LINUX_LOG:-$cache/$vmm-check.log}
 	local cmdline
 	cmdline=$(cmdline_for check)
+	vm_prefix=() vm_devs=() vm_cmdline=
+	if [ "$virtio" != 0 ]; then
+		virtio_setup "$vmm" || result FAIL "could not set up the virtio-blk/virtio-net part"
+		cmdline+=" $vm_cmdline"
+	fi
 	if [ "$vmm" = bhyve ]; then
 		[ -x "$bhyve" ] || result FAIL "$bhyve not built (make all)"
-		cmd=("$bhyve" -c "$cpus" -m "$mem" -s 0,hostbridge -s 31,lpc
+		cmd=("${vm_prefix[@]}" "$bhyve" -c "$cpus" -m "$mem" -s 0,hostbridge -s 31,lpc
+		     "${vm_devs[@]}"
 		     -l com1,stdio -o "boot.kernel=$kernel" -o "boot.initrd=$initrd"
 		     -o "boot.cmdline=$cmdline" linuxcheck)
 		want_rc=1 # ACPI S5
 	else
-		cmd=(qemu-system-x86_64 -accel "$accel" "${qemu_cpu[@]}" -M pc -m "${mem%M}" -smp "$cpus"
+		cmd=("${vm_prefix[@]}" qemu-system-x86_64 -accel "$accel" "${qemu_cpu[@]}" -M pc -m "${mem%M}" -smp "$cpus"
 		     -display none -serial stdio -no-reboot -kernel "$kernel"
-		     -initrd "$initrd" -append "$cmdline")
+		     -initrd "$initrd" -append "$cmdline" "${vm_devs[@]}")
 		want_rc=0 # QEMU exits 0 on poweroff (and on reset with -no-reboot)
 	fi
 	say "kernel  $kernel ($boot boot)"
@@ -216,6 +374,10 @@ do_check() { # do_check bhyve|qemu
 		diagnose "$log"
 		result FAIL "no poweroff within $(fmt_time "$timeout") (wall time ${vm_elapsed}s)"
 	fi
+	if [ "$virtio" != 0 ] && ! virtio_verify "$log"; then
+		diagnose "$log"
+		result FAIL "virtio-blk/virtio-net: $vfail (exit status $vm_rc, wall time ${vm_elapsed}s)"
+	fi
 	if ! grep -aq '^LHYVE-CHECK-OK' "$log"; then
 		diagnose "$log"
 		result FAIL "LHYVE-CHECK-OK missing from $log (exit status $vm_rc, wall time ${vm_elapsed}s)"
@@ -228,12 +390,33 @@ do_check() { # do_check bhyve|qemu
 		diagnose "$log"
 		result FAIL "exit status $vm_rc, want $want_rc (wall time ${vm_elapsed}s)"
 	fi
+	if [ "$virtio" != 0 ]; then
+		result PASS "Linux booted to busybox, used the ext4 disk on virtio-blk (the host read the guest's files) and pinged the host over virtio-net, and powered off; wall time ${vm_elapsed}s"
+	fi
 	result PASS "Linux booted to busybox and powered off; wall time ${vm_elapsed}s"
 }
 
 do_demo() { # do_demo bhyve|qemu
-	local vmm=$1 cmdline
+	local vmm=$1 cmdline disk=${LHYVE_LINUX_DISK:-} tap=${LHYVE_LINUX_TAP:-}
+	local devs=()
 	cmdline=$(cmdline_for demo)
+	if [ -n "$disk" ]; then
+		[ -e "$disk" ] || { say "LHYVE_LINUX_DISK=$disk does not exist"; exit 1; }
+		if [ "$vmm" = bhyve ]; then
+			devs+=(-s "3,virtio-blk,$disk")
+		else
+			devs+=(-drive "file=$disk,format=raw,if=none,id=d0"
+			       -device virtio-blk-pci,drive=d0,disable-legacy=on)
+		fi
+	fi
+	if [ -n "$tap" ]; then
+		if [ "$vmm" = bhyve ]; then
+			devs+=(-s "2,virtio-net,$tap")
+		else
+			devs+=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no"
+			       -device virtio-net-pci,netdev=n0,disable-legacy=on)
+		fi
+	fi
 	[ -t 0 ] || say "warning: stdin is not a terminal; the guest shell will not be interactive"
 	if [ "$vmm" = bhyve ]; then
 		[ -x "$bhyve" ] || { say "$bhyve not built (make all)"; exit 1; }
@@ -251,13 +434,13 @@ do_demo() { # do_demo bhyve|qemu
 	================================================================================
 	EOF
 	if [ "$vmm" = bhyve ]; then
-		exec "$bhyve" -c "$cpus" -m "$mem" -s 0,hostbridge -s 31,lpc -l com1,stdio \
+		exec "$bhyve" -c "$cpus" -m "$mem" -s 0,hostbridge -s 31,lpc "${devs[@]}" -l com1,stdio \
 			-o "boot.kernel=$kernel" -o "boot.initrd=$initrd" \
 			-o "boot.cmdline=$cmdline" linuxdemo
 	fi
 	exec qemu-system-x86_64 -accel "$accel" "${qemu_cpu[@]}" -M pc -m "${mem%M}" -smp "$cpus" \
 		-display none -serial mon:stdio -no-reboot -kernel "$kernel" \
-		-initrd "$initrd" -append "$cmdline"
+		-initrd "$initrd" -append "$cmdline" "${devs[@]}"
 }
 
 case "$mode" in
