@@ -198,6 +198,21 @@ run_logged() {
 }
 
 # Show what a failed boot left behind: lhyve's own error lines and the tail.
+# On kvm_pvm hosts an unmodified kernel boots but its user space cannot make
+# system calls (SYSCALL from guest user mode is delivered only to PVM-aware
+# kernels): say so plainly, with when the kernel reached init.
+explain_host_limit() { # explain_host_limit LOG
+	local log=$1 t
+	[ -e /sys/module/kvm_pvm ] || return 0
+	grep -aq 'Run /init as init process' "$log" || return 0
+	grep -aqE 'init\[1\]: segfault at .* error 15' "$log" || return 0
+	t=$(grep -a 'Run /init as init process' "$log" | head -n 1 | sed -E 's/^\[ *([0-9.]+)\].*/\1/')
+	say "host limitation: the kernel booted to init after ${t}s of guest time, then init's"
+	say "first system call faulted: this host's KVM (kvm_pvm) delivers SYSCALL from guest"
+	say "user mode only to PVM-aware kernels, so no unmodified Linux user space can run here"
+	say "(see bhyve.8, NESTED KVM HOSTS). The same guest passes under QEMU TCG (run.sh qemu-check)."
+}
+
 diagnose() {
 	local log=$1
 	if grep -aq '^bhyve:' "$log"; then
@@ -380,6 +395,7 @@ do_check() { # do_check bhyve|qemu
 	fi
 	if ! grep -aq '^LHYVE-CHECK-OK' "$log"; then
 		diagnose "$log"
+		explain_host_limit "$log"
 		result FAIL "LHYVE-CHECK-OK missing from $log (exit status $vm_rc, wall time ${vm_elapsed}s)"
 	fi
 	if [ "$vmm" = qemu ] && ! grep -aq 'reboot: Power down' "$log"; then
