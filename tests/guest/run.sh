@@ -11,62 +11,16 @@
 # the exit status is non-zero if anything failed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 
 BUILD=${BUILD:-build}
 BHYVE=${BHYVE:-$BUILD/bhyve}
 GDIR=$BUILD/guests
 TIMEOUT=${GUEST_TIMEOUT:-120}
-VERBOSE=0
-if [ "${1:-}" = -v ]; then VERBOSE=1; shift; fi
-PATTERN=${1:-*}
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/lhyve-guest.XXXXXX") || exit 1
-export BHYVE_RUNDIR=$TMP/run
-mkdir -p "$BHYVE_RUNDIR"
+lib_args "$@"
+lib_tmp guest
 VM_PID=
 VM2_PID=
-NETNS_MADE=
-cleanup() {
-	local p ns
-	for p in "$VM_PID" "$VM2_PID"; do
-		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
-			kill -KILL "$p" 2>/dev/null
-			wait "$p" 2>/dev/null
-		fi
-	done
-	# network namespaces made by the virtio-net scenarios (their taps
-	# and bridges go with them)
-	for ns in $NETNS_MADE; do
-		ip netns del "$ns" 2>/dev/null
-	done
-	exec 3>&- 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-num=0 passed=0 failed=0
-SKIP_ALL=
-
-ok() { num=$((num + 1)); passed=$((passed + 1)); echo "ok $num - $1"; }
-notok() { # name why [logfile...]
-	local name=$1 why=$2 f
-	shift 2
-	num=$((num + 1)); failed=$((failed + 1))
-	echo "not ok $num - $name ($why)"
-	for f in "$@"; do
-		[ -s "$f" ] || continue
-		echo "#   --- $(basename "$f") (last 15 lines) ---"
-		tail -n 15 "$f" | tr -d '\r' | sed 's/^/#   /'
-	done
-}
-verbose_log() {
-	[ "$VERBOSE" = 1 ] || return 0
-	local f
-	for f in "$@"; do
-		[ -f "$f" ] && tr -d '\r' <"$f" | sed "s/^/#   $(basename "$f"): /"
-	done
-}
 
 # Start bhyve in the background. Globals: VM_PID, VM_OUT (stdout+stderr).
 # usage: vm_start NAME STDIN-FILE ARGS...
@@ -77,6 +31,7 @@ vm_start() {
 	: >"$VM_OUT"
 	"$BHYVE" "$@" "lgt-$$-$name" <"$in" >"$VM_OUT" 2>&1 &
 	VM_PID=$!
+	PIDS+=("$VM_PID")
 	VM_START=$(date +%s)
 }
 
@@ -90,6 +45,7 @@ vm_wait() {
 			kill -KILL "$VM_PID" 2>/dev/null
 			wait "$VM_PID" 2>/dev/null
 			VM_RC=124
+			untrack "$VM_PID"
 			VM_PID=
 			return
 		fi
@@ -97,34 +53,27 @@ vm_wait() {
 	done
 	wait "$VM_PID"
 	VM_RC=$?
+	untrack "$VM_PID"
 	VM_PID=
 }
 
 # Wait until the console shows a line matching an ERE; 0, or 1 if the VM
 # exited or the timeout passed first.
-vm_wait_output() {
-	local re=$1 limit=$((VM_START + TIMEOUT))
-	while :; do
-		tr -d '\r' <"$VM_OUT" | grep -Eq -- "$re" && return 0
-		kill -0 "$VM_PID" 2>/dev/null || {
-			tr -d '\r' <"$VM_OUT" | grep -Eq -- "$re"
-			return
-		}
-		[ "$(date +%s)" -ge "$limit" ] && return 1
-		sleep 0.1
-	done
-}
+vm_wait_output() { wait_file "$VM_OUT" "$1" "$VM_PID" $((VM_START + TIMEOUT)); }
 
-# Check that the console log has every ERE given; prints the first missing.
-has_all() {
-	local re
-	for re in "$@"; do
-		if ! tr -d '\r' <"$VM_OUT" | grep -Eq -- "$re"; then
-			echo "$re"
-			return 1
-		fi
-	done
-	return 0
+# vm_check NAME STATUS ERE...: 0 if the VM exited with STATUS and its
+# console has every ERE; else reports the failure and returns 1.
+vm_check() {
+	local name=$1 status=$2 miss
+	shift 2
+	if [ "$VM_RC" != "$status" ]; then
+		notok "$name" "exit status $(status_name "$VM_RC"), want $(status_name "$status")" "$VM_OUT"
+	elif ! miss=$(has_all "$VM_OUT" "$@"); then
+		notok "$name" "console lacks /$miss/" "$VM_OUT"
+	else
+		return 0
+	fi
+	return 1
 }
 
 status_name() {
@@ -136,27 +85,18 @@ status_name() {
 	esac
 }
 
-want() { [[ $1 == $PATTERN ]]; }
-
 # The common scenario: boot, wait for exit, check status and output.
 # usage: scenario NAME STATUS KERNEL CMDLINE "BHYVE-OPTS" ERE...
 scenario() {
-	local name=$1 status=$2 kernel=$3 cmdline=$4 opts=$5 miss
+	local name=$1 status=$2 kernel=$3 cmdline=$4 opts=$5
 	shift 5
 	want "$name" || return 0
-	if [ -n "$SKIP_ALL" ]; then notok "$name" "$SKIP_ALL"; return; fi
 	# shellcheck disable=SC2086
 	vm_start "$name" /dev/null $opts -m 256M -s 0,hostbridge -s 31,lpc \
 		-l com1,stdio -o boot.kernel="$kernel" -o boot.cmdline="$cmdline"
 	vm_wait
-	verbose_log "$VM_OUT"
-	if [ "$VM_RC" != "$status" ]; then
-		notok "$name" "exit status $(status_name "$VM_RC"), want $(status_name "$status")" "$VM_OUT"
-	elif ! miss=$(has_all "$@"); then
-		notok "$name" "console lacks /$miss/" "$VM_OUT"
-	else
-		ok "$name"
-	fi
+	vlog "$VM_OUT"
+	vm_check "$name" "$status" "$@" && ok "$name"
 }
 
 PVH=$GDIR/guest-pvh.elf
@@ -190,7 +130,6 @@ scenario "hello-pvh-2cpu" 1 "$PVH" "test=hello foo=bar" "-c 2" \
 serial_scenario() {
 	local name=$1 kernel=$2 line="hello lhyve 42" com2=$TMP/$1.com2 miss
 	want "$name" || return 0
-	if [ -n "$SKIP_ALL" ]; then notok "$name" "$SKIP_ALL"; return; fi
 	rm -f "$TMP/$name.in"
 	mkfifo "$TMP/$name.in"
 	vm_start "$name" "$TMP/$name.in" -c 1 -m 256M -s 0,hostbridge -s 31,lpc \
@@ -202,10 +141,10 @@ serial_scenario() {
 	fi
 	vm_wait
 	exec 3>&-
-	verbose_log "$VM_OUT" "$com2"
+	vlog "$VM_OUT" "$com2"
 	if [ "$VM_RC" != 1 ]; then
 		notok "$name" "exit status $(status_name "$VM_RC"), want $(status_name 1)" "$VM_OUT" "$com2"
-	elif ! miss=$(has_all "^ready" "^echo: \[$line\]"); then
+	elif ! miss=$(has_all "$VM_OUT" "^ready" "^echo: \[$line\]"); then
 		notok "$name" "console lacks /$miss/" "$VM_OUT"
 	elif ! grep -q "^com2: hello from the" "$com2" 2>/dev/null ||
 	     ! grep -q "^com2: got \[$line\]" "$com2"; then
@@ -231,14 +170,13 @@ scenario "smp-4cpu-1s2c2t" 1 "$PVH" "test=smp" "-c cpus=4,sockets=1,cores=2,thre
 
 # ---- 4. RTC in UTC against the host clock ----
 rtc_scenario() {
-	local name=$1 kernel=$2 line label t now diff miss
+	local name=$1 kernel=$2 line label t now diff
 	want "$name" || return 0
-	if [ -n "$SKIP_ALL" ]; then notok "$name" "$SKIP_ALL"; return; fi
 	vm_start "$name" /dev/null -u -c 1 -m 256M -s 0,hostbridge -s 31,lpc \
 		-l com1,stdio -o boot.kernel="$kernel" -o boot.cmdline="test=rtc"
 	vm_wait
 	now=$(date -u +%s)
-	verbose_log "$VM_OUT"
+	vlog "$VM_OUT"
 	if [ "$VM_RC" != 1 ]; then
 		notok "$name" "exit status $(status_name "$VM_RC"), want $(status_name 1)" "$VM_OUT"
 		return
@@ -285,10 +223,9 @@ scenario "triplefault-mb" 3 "$MB" "test=triplefault" "-c 1" "^triplefault:"
 
 # ---- 7. SIGTERM: ACPI power button, and plain termination ----
 sigterm_scenario() {
-	local name=$1 test=$2 status=$3 ready=$4 miss
+	local name=$1 test=$2 status=$3 ready=$4
 	shift 4
 	want "$name" || return 0
-	if [ -n "$SKIP_ALL" ]; then notok "$name" "$SKIP_ALL"; return; fi
 	vm_start "$name" /dev/null -c 1 -m 256M -s 0,hostbridge -s 31,lpc \
 		-l com1,stdio -o boot.kernel="$PVH" -o boot.cmdline="test=$test"
 	if vm_wait_output "$ready"; then
@@ -296,14 +233,8 @@ sigterm_scenario() {
 		kill -TERM "$VM_PID" 2>/dev/null
 	fi
 	vm_wait
-	verbose_log "$VM_OUT"
-	if [ "$VM_RC" != "$status" ]; then
-		notok "$name" "exit status $(status_name "$VM_RC"), want $(status_name "$status")" "$VM_OUT"
-	elif ! miss=$(has_all "$ready" "$@"); then
-		notok "$name" "console lacks /$miss/" "$VM_OUT"
-	else
-		ok "$name"
-	fi
+	vlog "$VM_OUT"
+	vm_check "$name" "$status" "$ready" "$@" && ok "$name"
 }
 sigterm_scenario sigterm-acpi sigterm 1 "^ready$" \
 	"^sigterm: ACPI mode on" "^sigterm: power button pressed" "^power: S5"
@@ -311,5 +242,4 @@ sigterm_scenario sigterm-noacpi sigterm-noacpi 143 "^ready \(ACPI not enabled\)"
 
 . tests/guest/virtio.sh
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+lib_finish

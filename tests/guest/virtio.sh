@@ -1,32 +1,8 @@
 # PCI and virtio scenarios for tests/guest/run.sh (sourced by it; uses its
 # helpers and globals). The guest is the 64-bit PVH build, whose drivers
 # run in ring 3. Network scenarios need root and iproute2; they work only
-# inside network namespaces this file creates (deleted by run.sh's cleanup
-# even on failure) and never touch the host's interfaces.
-
-# Host-side checks of a virtio-blk image after the "blk" guest test:
-# pattern at 4096..12287, zeroes at 32768..40959 (discard) and
-# 65536..69631 (write-zeroes), 0xAA elsewhere in the first 72 KiB.
-blk_host_check() {
-	python3 - "$1" <<'PY'
-import sys
-d = open(sys.argv[1], 'rb').read()
-def pat(i):
-    return (i * 13 + (i >> 9) * 7 + 1) & 0xFF
-want = bytes(pat(i) for i in range(8192))
-errs = []
-if d[4096:12288] != want: errs.append("pattern at 4096 differs")
-if d[32768:40960] != bytes(8192): errs.append("discarded range not zero")
-if d[65536:69632] != bytes(4096): errs.append("write-zeroes range not zero")
-for a, b in ((0, 4096), (12288, 32768), (40960, 65536), (69632, 73728)):
-    if d[a:b] != b'\xaa' * (b - a): errs.append("bytes %d..%d changed" % (a, b))
-print("; ".join(errs) if errs else "ok")
-PY
-}
-
-mkimage() { # path size-bytes: a file full of 0xAA
-	python3 -c "open('$1','wb').write(b'\xaa' * $2)"
-}
+# inside network namespaces this file creates (deleted by tests/lib.sh's
+# cleanup even on failure) and never touch the host's interfaces.
 
 VIRTIO_BASE="-c 1 -m 256M -s 0,hostbridge -s 31,lpc -l com1,stdio -o boot.kernel=$PVH64"
 
@@ -36,28 +12,11 @@ vguest() {
 	# shellcheck disable=SC2086
 	vm_start "$name" /dev/null $opts $VIRTIO_BASE -o boot.cmdline="$cmdline"
 	vm_wait
-	verbose_log "$VM_OUT"
+	vlog "$VM_OUT"
 }
 
-# Check exit status 1 and console EREs; prints ok/not ok. 0 if ok.
-vcheck() {
-	local name=$1 miss
-	shift
-	if [ "$VM_RC" != 1 ]; then
-		notok "$name" "exit status $(status_name "$VM_RC"), want $(status_name 1)" "$VM_OUT"
-	elif ! miss=$(has_all "$@"); then
-		notok "$name" "console lacks /$miss/" "$VM_OUT"
-	else
-		return 0
-	fi
-	return 1
-}
-
-vskip() { # name: 0 if the scenario is to be skipped (already reported)
-	want "$1" || return 0
-	if [ -n "$SKIP_ALL" ]; then notok "$1" "$SKIP_ALL"; return 0; fi
-	return 1
-}
+# Check exit status 1 and console EREs; reports failures. 0 if ok.
+vcheck() { local name=$1; shift; vm_check "$name" 1 "$@"; }
 
 # ---- 8. the 64-bit PVH guest itself: common test, ring 3 round trip ----
 scenario "hello-pvh64" 1 "$PVH64" "test=hello" "-c 1" \
@@ -68,7 +27,7 @@ scenario "ring3-pvh64" 1 "$PVH64" "test=ring3" "-c 1" \
 scenario "timers-pvh64" 1 "$PVH64" "test=timers" "-c 1" "^pit ok" "^lapic ok"
 
 # ---- 8b. PCI enumeration: -s placement exactly as given ----
-if ! vskip virtio-pci; then
+if want virtio-pci; then
 	img=$TMP/pci.img
 	mkimage "$img" 1048576
 	vguest virtio-pci "test=pci" "-s 3:0,virtio-blk,$img -s 4:0,virtio-rnd -s 4:1,virtio-rnd -s 7,virtio-console,port1=$TMP/pci.sock"
@@ -83,7 +42,7 @@ if ! vskip virtio-pci; then
 		"^pci 00:1f\.0 8086:7000 class=06\.01\.00 " \
 		"^pci: 6 functions$" "^pci ok$" && ok virtio-pci
 fi
-if ! vskip virtio-pci-msi; then
+if want virtio-pci-msi; then
 	vguest virtio-pci-msi "test=pci" "-W -s 5,virtio-rnd"
 	vcheck virtio-pci-msi "^pci 00:05\.0 1af4:1044 .* line=21$" \
 		"^pci 00:05\.0 caps 09 09 09 09 05$" "^pci: 3 functions$" "^pci ok$" &&
@@ -91,7 +50,7 @@ if ! vskip virtio-pci-msi; then
 fi
 
 # ---- 9. virtio-blk: read/write/flush/discard against the host file ----
-if ! vskip virtio-blk; then
+if want virtio-blk; then
 	img=$TMP/blk.img
 	mkimage "$img" 1048576
 	vguest virtio-blk "test=blk" "-s 3,virtio-blk,$img,ser=LGTSERIAL01"
@@ -105,7 +64,7 @@ if ! vskip virtio-blk; then
 		if [ "$why" = ok ]; then ok virtio-blk; else notok virtio-blk "host file: $why" "$VM_OUT"; fi
 	fi
 fi
-if ! vskip virtio-blk-ro; then
+if want virtio-blk-ro; then
 	img=$TMP/blkro.img
 	mkimage "$img" 1048576
 	sum=$(sha256sum <"$img")
@@ -117,7 +76,7 @@ if ! vskip virtio-blk-ro; then
 		else notok virtio-blk-ro "read-only image changed on the host" "$VM_OUT"; fi
 	fi
 fi
-if ! vskip virtio-blk-nodelete; then
+if want virtio-blk-nodelete; then
 	img=$TMP/blknd.img
 	mkimage "$img" 1048576
 	vguest virtio-blk-nodelete "test=blk" "-s 3,virtio-blk,$img,nodelete"
@@ -126,43 +85,26 @@ if ! vskip virtio-blk-nodelete; then
 fi
 
 # ---- 10. virtio-rnd, interrupts (MSI-X, INTx, MSI with -W) ----
-if ! vskip virtio-rnd; then
+if want virtio-rnd; then
 	vguest virtio-rnd "test=rnd" "-s 4,virtio-rnd"
 	vcheck virtio-rnd "^virtio-rnd: 256 bytes" "^virtio-rnd ok$" && ok virtio-rnd
 fi
 for m in msix:"" intx:"" msi:"-W"; do
 	mode=${m%%:*} extra=${m#*:}
-	vskip "virtio-intr-$mode" && continue
+	want "virtio-intr-$mode" || continue
 	vguest "virtio-intr-$mode" "test=intr irq=$mode" "$extra -s 4,virtio-rnd"
 	vcheck "virtio-intr-$mode" "^intr: mode=$mode vector=0x60 count=[0-9]+" "^intr ok$" &&
 		ok "virtio-intr-$mode"
 done
 
 # ---- 11. virtio-console: a line each way through the port socket ----
-if ! vskip virtio-console; then
+if want virtio-console; then
 	sock=$TMP/cons.sock
 	vm_start virtio-console /dev/null -s 5,virtio-console,port1="$sock" $VIRTIO_BASE \
 		-o boot.cmdline="test=console"
-	reply=$(timeout 60 python3 - "$sock" <<'PY' 2>&1
-import os, socket, sys, time
-p = sys.argv[1]
-for _ in range(300):
-    if os.path.exists(p): break
-    time.sleep(0.1)
-s = socket.socket(socket.AF_UNIX)
-s.connect(p)
-s.settimeout(30)
-s.sendall(b"hello from the host 4711\n")
-buf = b""
-while b"\n" not in buf:
-    d = s.recv(256)
-    if not d: break
-    buf += d
-print(buf.decode(errors="replace").strip())
-PY
-	)
+	reply=$(console_exchange "$sock" 2>&1)
 	vm_wait
-	verbose_log "$VM_OUT"
+	vlog "$VM_OUT"
 	if vcheck virtio-console "^virtio-console: got \[hello from the host 4711\]$" \
 		"^virtio-console ok$"; then
 		if [ "$reply" = "guest got [hello from the host 4711]" ]; then ok virtio-console
@@ -171,7 +113,7 @@ PY
 fi
 
 # ---- 12. hostile driver: malformed rings, storms; VMM survives ----
-if ! vskip virtio-malicious; then
+if want virtio-malicious; then
 	img=$TMP/bad.img
 	mkimage "$img" 1048576
 	vguest virtio-malicious "test=malicious" "-s 3,virtio-blk,$img -s 4,virtio-rnd"
@@ -200,9 +142,9 @@ net_prereq() { # name: 0 if the network scenarios can run, else reports
 	if ! command -v ip >/dev/null; then notok "$1" "needs iproute2"; return 1; fi
 	return 0
 }
-if ! vskip virtio-net-host && net_prereq virtio-net-host; then
+if want virtio-net-host && net_prereq virtio-net-host; then
 	ns=lgt-$$-net1
-	NETNS_MADE="$NETNS_MADE $ns"
+	NETNS="$NETNS $ns"
 	if ip netns add "$ns" && ip -n "$ns" link set lo up &&
 	   ip -n "$ns" tuntap add dev tap0 mode tap &&
 	   ip -n "$ns" addr add 10.213.7.1/24 dev tap0 && ip -n "$ns" link set tap0 up; then
@@ -211,8 +153,9 @@ if ! vskip virtio-net-host && net_prereq virtio-net-host; then
 			-o boot.cmdline="test=net ip=10.213.7.2 peer=10.213.7.1" \
 			"lgt-$$-net-host" </dev/null >"$VM_OUT" 2>&1 &
 		VM_PID=$! VM_START=$(date +%s)
+		PIDS+=("$VM_PID")
 		vm_wait
-		verbose_log "$VM_OUT"
+		vlog "$VM_OUT"
 		vcheck virtio-net-host "^net: arp reply: 10\.213\.7\.1 is at " \
 			"^net: echo reply from 10\.213\.7\.1 seq=3 " "^virtio-net ok$" &&
 			ok virtio-net-host
@@ -221,9 +164,9 @@ if ! vskip virtio-net-host && net_prereq virtio-net-host; then
 	fi
 	ip netns del "$ns" 2>/dev/null
 fi
-if ! vskip virtio-net-bridge && net_prereq virtio-net-bridge; then
+if want virtio-net-bridge && net_prereq virtio-net-bridge; then
 	ns=lgt-$$-net2
-	NETNS_MADE="$NETNS_MADE $ns"
+	NETNS="$NETNS $ns"
 	if ip netns add "$ns" && ip -n "$ns" link add br0 type bridge &&
 	   ip -n "$ns" tuntap add dev tap1 mode tap && ip -n "$ns" tuntap add dev tap2 mode tap &&
 	   ip -n "$ns" link set tap1 master br0 && ip -n "$ns" link set tap2 master br0 &&
@@ -234,17 +177,19 @@ if ! vskip virtio-net-bridge && net_prereq virtio-net-bridge; then
 			-o boot.cmdline="test=net mode=respond ip=10.213.8.2 count=3" \
 			"lgt-$$-net-a" </dev/null >"$out1" 2>&1 &
 		VM2_PID=$!
+		PIDS+=("$VM2_PID")
 		VM_OUT=$out2
 		ip netns exec "$ns" "$BHYVE" -s 6,virtio-net,tap2 $VIRTIO_BASE \
 			-o boot.cmdline="test=net ip=10.213.8.3 peer=10.213.8.2" \
 			"lgt-$$-net-b" </dev/null >"$out2" 2>&1 &
 		VM_PID=$! VM_START=$(date +%s)
+		PIDS+=("$VM_PID")
 		vm_wait
 		rc_b=$VM_RC
 		VM_PID=$VM2_PID VM_OUT=$out1
 		vm_wait
 		rc_a=$VM_RC VM2_PID=
-		verbose_log "$out1" "$out2"
+		vlog "$out1" "$out2"
 		VM_OUT=$out2 VM_RC=$rc_b
 		if vcheck virtio-net-bridge "^net: arp reply: 10\.213\.8\.2 is at " \
 			"^net: 3/3 echo replies$" "^virtio-net ok$"; then

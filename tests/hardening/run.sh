@@ -20,6 +20,7 @@
 #   fd-threads       fd and thread counts of one VMM stay constant
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 
 BUILD=${BUILD:-build}
 BHYVE=$(realpath "${BHYVE:-$BUILD/bhyve}" 2>/dev/null || echo "${BHYVE:-$BUILD/bhyve}")
@@ -28,66 +29,11 @@ TIMEOUT=${GUEST_TIMEOUT:-120}
 LOAD_VMS=${LOAD_VMS:-20}
 KILL_ROUNDS=${KILL_ROUNDS:-4}
 LOG_LINES_MAX=300   # guest-triggered log lines a whole hostile run may cause
-VERBOSE=0
-if [ "${1:-}" = -v ]; then VERBOSE=1; shift; fi
-PATTERN=${1:-*}
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/lhyve-hard.XXXXXX") || exit 1
-export BHYVE_RUNDIR=$TMP/run
-mkdir -p "$BHYVE_RUNDIR"
+lib_args "$@"
+lib_tmp hard
 P="lhd$$" # VM name prefix
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	exec 3>&- 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 trap '' PIPE # a write to a VM's stdin after it exited must not kill us
-
-num=0 passed=0 failed=0 SKIP_ALL=
-ok() { num=$((num + 1)); passed=$((passed + 1)); echo "ok $num - $1${2:+ # $2}"; }
-notok() { # name why [logfile...]
-	local name=$1 why=$2 f
-	shift 2
-	num=$((num + 1)); failed=$((failed + 1))
-	echo "not ok $num - $name ($why)"
-	for f in "$@"; do
-		[ -s "$f" ] || continue
-		echo "#   --- $(basename "$f") (last 15 lines) ---"
-		tail -n 15 "$f" | tr -d '\r' | sed 's/^/#   /'
-	done
-}
-vlog() {
-	[ "$VERBOSE" = 1 ] || return 0
-	local f
-	for f in "$@"; do
-		[ -f "$f" ] && tr -d '\r' <"$f" | sed "s/^/#   $(basename "$f"): /"
-	done
-}
-want() {
-	# shellcheck disable=SC2053 # PATTERN is a glob on purpose
-	[[ $1 == $PATTERN ]] || return 1
-	if [ -n "$SKIP_ALL" ]; then notok "$1" "$SKIP_ALL"; return 1; fi
-	return 0
-}
-has() { tr -d '\r' <"$1" | grep -Eq -- "$2"; }
-has_all() { # file ERE...: prints the first missing ERE
-	local f=$1 re
-	shift
-	for re in "$@"; do
-		if ! has "$f" "$re"; then echo "$re"; return 1; fi
-	done
-	return 0
-}
-mkimage() { # path bytes: a file of 0xAA
-	python3 -c "open('$1','wb').write(b'\xaa' * $2)"
-}
+WAIT_EXIT_QUIET=1 # no "Killed" job messages
 
 # vm_start NAME STDIN OUT ERR ARGS...: the usual machine with the 64-bit
 # PVH guest; sets LAST_PID.
@@ -99,33 +45,6 @@ vm_start() {
 	LAST_PID=$!
 	PIDS+=("$LAST_PID")
 }
-# wait_exit PID: status in WRC (124 = timed out, killed).
-wait_exit() {
-	local pid=$1 limit=$(($(date +%s) + TIMEOUT))
-	while kill -0 "$pid" 2>/dev/null; do
-		if [ "$(date +%s)" -ge "$limit" ]; then
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
-			WRC=124
-			return
-		fi
-		sleep 0.1
-	done
-	wait "$pid" 2>/dev/null
-	WRC=$?
-}
-# wait_line FILE ERE PID: 0 once FILE has a line matching ERE; 1 if the
-# process exited first or the timeout passed.
-wait_line() {
-	local limit=$(($(date +%s) + TIMEOUT))
-	while ! has "$1" "$2"; do
-		kill -0 "$3" 2>/dev/null || { has "$1" "$2"; return; }
-		[ "$(date +%s)" -ge "$limit" ] && return 1
-		sleep 0.05
-	done
-	return 0
-}
-
 if [ ! -e /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	SKIP_ALL="no usable /dev/kvm"
 elif [ ! -x "$BHYVE" ]; then
@@ -226,7 +145,7 @@ for r in $(seq 1 "$KILL_ROUNDS"); do
 	vm_start "$P-dur" /dev/null "$out" "$err" -s 3,virtio-blk,"$img$o" \
 		-o boot.cmdline="test=durable round=$r"
 	pid=$LAST_PID
-	if ! wait_line "$out" "^durable: flushed [0-9]+ end" "$pid"; then
+	if ! wait_file "$out" "^durable: flushed [0-9]+ end" "$pid"; then
 		wait_exit "$pid"
 		notok "$name" "no flush acknowledged (status $WRC)" "$out" "$err"
 		continue
@@ -273,7 +192,7 @@ if want lock-second-writer; then
 		-o boot.cmdline="test=durable mode=hold"
 	pida=$LAST_PID
 	exec 3>"$TMP/lock.in"
-	if ! wait_line "$outa" "^durable: holding" "$pida"; then
+	if ! wait_file "$outa" "^durable: holding" "$pida"; then
 		notok lock-second-writer "first VM did not start writing" "$outa" "$erra"
 	else
 		# a second VMM, writable, same image: refused with status 4
@@ -400,7 +319,7 @@ if want fd-threads; then
 	exec 3>"$TMP/fd.in"
 	samples="" why=""
 	for i in $(seq 1 "$rounds"); do
-		if ! wait_line "$out" "^fdwatch: round $i done" "$pid"; then
+		if ! wait_file "$out" "^fdwatch: round $i done" "$pid"; then
 			why="guest did not finish round $i"
 			break
 		fi
@@ -423,5 +342,4 @@ if want fd-threads; then
 	fi
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+lib_finish

@@ -10,59 +10,18 @@
 # (seconds per wait, default 60). Output ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 
 BUILD=${BUILD:-build}
 BIN=$(realpath "$BUILD")
 GDIR=$BIN/guests
 PVH=$GDIR/guest-pvh.elf
 TIMEOUT=${GUEST_TIMEOUT:-60}
-VERBOSE=0
-if [ "${1:-}" = -v ]; then VERBOSE=1; shift; fi
-PATTERN=${1:-*}
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/lhyve-mgmt.XXXXXX") || exit 1
-export BHYVE_RUNDIR=$TMP/run
-mkdir -p "$BHYVE_RUNDIR" "$TMP/dev"
+lib_args "$@"
+lib_tmp mgmt
+mkdir -p "$TMP/dev"
 export PATH="$BIN:$(realpath tools):$PATH"
 P="lmt$$" # VM name prefix, unique per run
-PIDS=()
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-num=0 passed=0 failed=0 SKIP_ALL=
-ok() { num=$((num + 1)); passed=$((passed + 1)); echo "ok $num - $1"; }
-notok() { # name why [logfile...]
-	local name=$1 why=$2 f
-	shift 2
-	num=$((num + 1)); failed=$((failed + 1))
-	echo "not ok $num - $name ($why)"
-	for f in "$@"; do
-		[ -s "$f" ] || continue
-		echo "#   --- $(basename "$f") (last 15 lines) ---"
-		tail -n 15 "$f" | tr -d '\r' | sed 's/^/#   /'
-	done
-}
-vlog() {
-	[ "$VERBOSE" = 1 ] || return 0
-	local f
-	for f in "$@"; do
-		[ -f "$f" ] && tr -d '\r' <"$f" | sed "s/^/#   $(basename "$f"): /"
-	done
-}
-want() {
-	[[ $1 == $PATTERN ]] || return 1
-	if [ -n "$SKIP_ALL" ]; then notok "$1" "$SKIP_ALL"; return 1; fi
-	return 0
-}
 
 # Start bhyve in the background: vm_start NAME OUTFILE ARGS... (sets LAST_PID)
 vm_start() {
@@ -79,33 +38,8 @@ vm_guest() { # NAME TEST COM1 OUT [extra args...]
 	vm_start "$name" "$out" -c 1 -m 256M -s 0,hostbridge -s 31,lpc -l "com1,$com1" \
 		-o boot.kernel="$PVH" -o boot.cmdline="test=$test" "$@"
 }
-# Wait for a child to exit; its status in WRC (124 on timeout, then killed).
-wait_exit() {
-	local pid=$1 limit=$(($(date +%s) + TIMEOUT))
-	while kill -0 "$pid" 2>/dev/null; do
-		if [ "$(date +%s)" -ge "$limit" ]; then
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
-			WRC=124
-			return
-		fi
-		sleep 0.1
-	done
-	wait "$pid"
-	WRC=$?
-}
-# Wait until a file has a line matching an ERE (CRs removed).
-wait_file() { # FILE ERE
-	local limit=$(($(date +%s) + TIMEOUT))
-	while ! tr -d '\r' 2>/dev/null <"$1" | grep -Eq -- "$2"; do
-		[ "$(date +%s)" -ge "$limit" ] && return 1
-		sleep 0.1
-	done
-	return 0
-}
 # Wait until the guest of NAME printed ERE on COM1 (the registry's log).
 wait_log() { wait_file "$BHYVE_RUNDIR/$1/com1.log" "$2"; }
-has() { tr -d '\r' <"$1" | grep -Eq -- "$2"; }
 
 if [ ! -e /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	SKIP_ALL="no usable /dev/kvm"
@@ -547,5 +481,4 @@ if want console-bhyvectl; then
 	fi
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+lib_finish

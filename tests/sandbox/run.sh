@@ -13,6 +13,7 @@
 # (seconds per wait, default 60). Output ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 
 BUILD=${BUILD:-build}
 BIN=$(realpath "$BUILD")
@@ -20,82 +21,15 @@ GDIR=$BIN/guests
 PVH=$GDIR/guest-pvh.elf
 PVH64=$GDIR/guest64-pvh.elf
 TIMEOUT=${GUEST_TIMEOUT:-60}
-VERBOSE=0
-if [ "${1:-}" = -v ]; then VERBOSE=1; shift; fi
-PATTERN=${1:-*}
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/lhyve-sandbox.XXXXXX") || exit 1
-export BHYVE_RUNDIR=$TMP/run
-mkdir -p "$BHYVE_RUNDIR" "$TMP/dev"
+lib_args "$@"
+lib_tmp sandbox
+mkdir -p "$TMP/dev"
 export PATH="$BIN:$PATH"
 P="lsb$$" # VM name prefix, unique per run
-PIDS=()
-NS=
+# wait_exit with stderr off: no "Bad system call" job report from bash.
+WAIT_EXIT_QUIET=1
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-num=0 passed=0 failed=0 SKIP_ALL=
-ok() { num=$((num + 1)); passed=$((passed + 1)); echo "ok $num - $1"; }
 skip() { echo "# skip $1: $2"; }
-notok() { # name why [logfile...]
-	local name=$1 why=$2 f
-	shift 2
-	num=$((num + 1)); failed=$((failed + 1))
-	echo "not ok $num - $name ($why)"
-	for f in "$@"; do
-		[ -s "$f" ] || continue
-		echo "#   --- $(basename "$f") (last 15 lines) ---"
-		tail -n 15 "$f" | tr -d '\r' | sed 's/^/#   /'
-	done
-}
-vlog() {
-	[ "$VERBOSE" = 1 ] || return 0
-	local f
-	for f in "$@"; do
-		[ -f "$f" ] && tr -d '\r' <"$f" | sed "s/^/#   $(basename "$f"): /"
-	done
-}
-want() {
-	[[ $1 == $PATTERN ]] || return 1
-	if [ -n "$SKIP_ALL" ]; then notok "$1" "$SKIP_ALL"; return 1; fi
-	return 0
-}
-has() { tr -d '\r' <"$1" | grep -Eq -- "$2"; }
-# Wait for a child to exit; its status in WRC (124 on timeout, then killed).
-# stderr off while waiting: no "Bad system call" job report from bash.
-wait_exit() { wait_exit_ "$@" 2>/dev/null; }
-wait_exit_() {
-	local pid=$1 limit=$(($(date +%s) + TIMEOUT))
-	while kill -0 "$pid" 2>/dev/null; do
-		if [ "$(date +%s)" -ge "$limit" ]; then
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
-			WRC=124
-			return
-		fi
-		sleep 0.1
-	done
-	wait "$pid"
-	WRC=$?
-}
-wait_file() { # FILE ERE
-	local limit=$(($(date +%s) + TIMEOUT))
-	while ! tr -d '\r' 2>/dev/null <"$1" | grep -Eq -- "$2"; do
-		[ "$(date +%s)" -ge "$limit" ] && return 1
-		sleep 0.1
-	done
-	return 0
-}
 # "Field" of /proc/PID/status (tabs kept).
 proc_field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" 2>/dev/null; }
 status_name() {
@@ -104,23 +38,6 @@ status_name() {
 	124) echo "timeout" ;; 159) echo "159 (SIGSYS)" ;; *) echo "$1" ;;
 	esac
 }
-mkimage() { python3 -c "open('$1','wb').write(b'\xaa' * $2)"; }
-# Same check as tests/guest/virtio.sh after the guest's "blk" test.
-blk_host_check() {
-	python3 - "$1" <<'PY'
-import sys
-d = open(sys.argv[1], 'rb').read()
-def pat(i):
-    return (i * 13 + (i >> 9) * 7 + 1) & 0xFF
-want = bytes(pat(i) for i in range(8192))
-errs = []
-if d[4096:12288] != want: errs.append("pattern at 4096 differs")
-if d[32768:40960] != bytes(8192): errs.append("discarded range not zero")
-if d[65536:69632] != bytes(4096): errs.append("write-zeroes range not zero")
-print("; ".join(errs) if errs else "ok")
-PY
-}
-
 if [ ! -e /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	SKIP_ALL="no usable /dev/kvm"
 elif [ ! -x "$BIN/bhyve" ] || [ ! -x "$BIN/bhyvectl" ]; then
@@ -135,7 +52,7 @@ fi
 # Network namespace with tap0 (10.213.9.1/24) for virtio-net, if root.
 NETOK=
 if [ -z "$SKIP_ALL" ] && [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
-	NS=lsb-$$
+	NS=lsb-$$ NETNS=lsb-$$
 	if ip netns add "$NS" && ip -n "$NS" link set lo up &&
 	   ip -n "$NS" tuntap add dev tap0 mode tap &&
 	   ip -n "$NS" addr add 10.213.9.1/24 dev tap0 && ip -n "$NS" link set tap0 up; then
@@ -209,24 +126,7 @@ fi
 if want filter-console; then
 	out=$TMP/filter-console.out
 	vm_all "$P-cons" "$out" "$PVH64" "test=console"; pid=$LAST_PID
-	reply=$(timeout 60 python3 - "$SOCK" <<'PY' 2>&1
-import os, socket, sys, time
-p = sys.argv[1]
-for _ in range(300):
-    if os.path.exists(p): break
-    time.sleep(0.1)
-s = socket.socket(socket.AF_UNIX)
-s.connect(p)
-s.settimeout(30)
-s.sendall(b"hello from the host 4711\n")
-buf = b""
-while b"\n" not in buf:
-    d = s.recv(256)
-    if not d: break
-    buf += d
-print(buf.decode(errors="replace").strip())
-PY
-	)
+	reply=$(console_exchange "$SOCK" 2>&1)
 	wait_exit "$pid"
 	vlog "$out"
 	if clean_poweroff filter-console "$WRC" "$out"; then
@@ -361,5 +261,4 @@ else
 	fi
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+lib_finish

@@ -4,15 +4,13 @@
 # Output ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 BUILD=${BUILD:-build}
 BHYVE=$PWD/${BHYVE:-$BUILD/bhyve}
 GUEST=$PWD/$BUILD/guests/guest-pvh.elf
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/lhyve-sys.XXXXXX") || exit 1
-export BHYVE_RUNDIR=$TMP/run
-trap 'pkill -KILL -f "bhyve: systest" 2>/dev/null; rm -rf "$TMP"' EXIT
-pass=0; fail=0; n=0
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
+lib_tmp sys
+ON_EXIT='pkill -KILL -f "bhyve: systest" 2>/dev/null'
+bad() { num=$((num + 1)); failed=$((failed + 1)); echo "not ok $num - $1"; }
 # expect NAME STATUS REGEX -- CMD...: run, check status and that stderr+stdout match REGEX
 expect() {
 	local name=$1 want=$2 re=$3; shift 4
@@ -61,5 +59,4 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	expect "no /dev/kvm access exits 4" 4 '/dev/kvm: Permission denied' -- \
 		setpriv --reuid=65534 --regid=65534 --clear-groups env BHYVE_RUNDIR="$TMP/nobody/run" "$BHYVE" "${base[@]}" "${boot[@]}" systest
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+lib_finish
