@@ -58,7 +58,7 @@ $(BUILD)/bhyve: $(BUILD)/src/bhyve.o $(LIB)
 $(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) tests/unit/unit.h
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) tests/unit/unit.h tests/unit/fakes.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 

@@ -8,6 +8,7 @@
 #include "lhyve/pci.h"
 #include "lhyve/util.h"
 #include "unit.h"
+#include "fakes.h"
 
 struct rec {
 	uint64_t off;
@@ -164,32 +165,6 @@ static void test_pci_cfg(void)
 }
 
 /* A fake model with BARs, MSI-X and INTx over a fake host. */
-struct fake_irq {
-	int msis;
-	uint64_t addr;
-	uint32_t data;
-	int line[32];
-};
-
-static int fake_set_line(void *o, unsigned gsi, bool level)
-{
-	struct fake_irq *f = o;
-	if (gsi < 32)
-		f->line[gsi] = level;
-	return 0;
-}
-
-static int fake_msi(void *o, uint64_t addr, uint32_t data)
-{
-	struct fake_irq *f = o;
-	f->msis++;
-	f->addr = addr;
-	f->data = data;
-	return 0;
-}
-
-static const struct irq_chip_ops fake_irq_ops = { fake_set_line, fake_msi };
-
 static int bar_fn(void *dev, uint64_t off, unsigned size, bool write, uint64_t *data)
 {
 	struct pci_dev *d = dev;
@@ -218,8 +193,8 @@ static const struct pci_model fake_model = { .name = "fake", .init = fake_init }
 
 static void test_pci_bars_msix(void)
 {
-	struct fake_irq fi = { 0 };
-	struct irq_chip chip = { &fake_irq_ops, &fi };
+	struct fake_irq fi;
+	struct irq_chip chip;
 	struct bus pio, mmio;
 	struct pci_host host = { .pio = &pio, .mmio = &mmio, .irq = &chip };
 	struct pci_bus *pb;
@@ -227,6 +202,7 @@ static void test_pci_bars_msix(void)
 	char err[256];
 	uint64_t d;
 
+	fake_irq_init(&fi, &chip);
 	bus_init(&pio, "pio");
 	bus_init(&mmio, "mmio");
 	pb = pci_bus_new(&host);
@@ -264,10 +240,10 @@ static void test_pci_bars_msix(void)
 	struct pci_dev *dev = NULL;
 	CHECK(!pci_signal(dev = (struct pci_dev *)((struct bus_range *)mmio.ranges)[0].dev, 0));
 	pci_intx_set(dev, true);
-	CHECK_EQ(fi.line[pci_intx_gsi(4, 1)], 1);
+	CHECK_EQ(fi.level[pci_intx_gsi(4, 1)], 1);
 	CHECK_EQ(pci_cfg_read(pb, 0, 4, 0, 0x06, 2) & 0x8, 0x8);
 	pci_cfg_write(pb, 0, 4, 0, 0x04, 2, 0x403); /* INTx disable */
-	CHECK_EQ(fi.line[pci_intx_gsi(4, 1)], 0);
+	CHECK_EQ(fi.level[pci_intx_gsi(4, 1)], 0);
 	pci_intx_set(dev, false);
 	/* MSI-X: program vector 1, enable, masked -> pending, unmask -> delivered. */
 	unsigned cap = pci_cfg_read(pb, 0, 4, 0, 0x34, 1);

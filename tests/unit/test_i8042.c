@@ -2,19 +2,8 @@
 #include <stdbool.h>
 
 #include "unit.h"
+#include "fakes.h"
 #include "lhyve/hw.h"
-
-struct fake_power {
-	int calls;
-	enum vm_exitcode last;
-};
-
-static void fake_request(void *opaque, enum vm_exitcode why)
-{
-	struct fake_power *p = opaque;
-	p->calls++;
-	p->last = why;
-}
 
 static uint8_t rd(struct i8042 *k, unsigned off)
 {
@@ -31,9 +20,12 @@ static void wr(struct i8042 *k, unsigned off, uint8_t val)
 
 static void test_i8042(void)
 {
-	struct fake_power fp = { 0 };
-	struct power_sink ps = { fake_request, &fp };
-	struct i8042 *k = i8042_new(&ps);
+	struct fake_power fp;
+	struct power_sink ps;
+	struct i8042 *k;
+
+	fake_power_init(&fp, &ps);
+	k = i8042_new(&ps);
 
 	CHECK_EQ(rd(k, 4) & 0x07, 0x04); /* no data, input empty, system flag */
 	wr(k, 4, 0xAA);

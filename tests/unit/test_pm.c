@@ -3,42 +3,10 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "fakes.h"
 #include "lhyve/hw.h"
 #include "lhyve/util.h"
 #include "lhyve/x86_platform.h"
-
-struct fake_irq {
-	int calls;
-	bool level[32];
-};
-
-static int fake_set_line(void *opaque, unsigned gsi, bool level)
-{
-	struct fake_irq *f = opaque;
-	f->calls++;
-	if (gsi < 32)
-		f->level[gsi] = level;
-	return 0;
-}
-
-static int fake_msi(void *opaque, uint64_t addr, uint32_t data)
-{
-	return 0;
-}
-
-static const struct irq_chip_ops fake_ops = { .set_line = fake_set_line, .msi = fake_msi };
-
-struct fake_power {
-	int calls;
-	enum vm_exitcode last;
-};
-
-static void fake_request(void *opaque, enum vm_exitcode why)
-{
-	struct fake_power *p = opaque;
-	p->calls++;
-	p->last = why;
-}
 
 #define SCI PLAT_IRQ_SCI
 
@@ -55,12 +23,8 @@ static struct pm *mk(struct fake_irq *f, struct irq_chip *chip, struct fake_powe
 {
 	struct irq_line line;
 
-	memset(f, 0, sizeof(*f));
-	memset(fp, 0, sizeof(*fp));
-	chip->ops = &fake_ops;
-	chip->opaque = f;
-	ps->request = fake_request;
-	ps->opaque = fp;
+	fake_irq_init(f, chip);
+	fake_power_init(fp, ps);
 	irq_line_init(&line, chip, SCI);
 	return pm_new(line, ps);
 }

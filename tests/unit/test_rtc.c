@@ -5,30 +5,10 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "fakes.h"
 #include "lhyve/event.h"
 #include "lhyve/hw.h"
 #include "lhyve/util.h"
-
-struct fake_irq {
-	int calls;
-	bool level[32];
-};
-
-static int fake_set_line(void *opaque, unsigned gsi, bool level)
-{
-	struct fake_irq *f = opaque;
-	f->calls++;
-	if (gsi < 32)
-		f->level[gsi] = level;
-	return 0;
-}
-
-static int fake_msi(void *opaque, uint64_t addr, uint32_t data)
-{
-	return 0;
-}
-
-static const struct irq_chip_ops fake_ops = { .set_line = fake_set_line, .msi = fake_msi };
 
 #define GSI 8
 
@@ -56,9 +36,7 @@ static struct rtc *mk(struct fake_irq *f, struct irq_chip *chip, struct evloop *
 	struct irq_line line;
 	struct rtc_params p = { .localtime = localtime, .lowmem = lowmem, .highmem = highmem };
 
-	memset(f, 0, sizeof(*f));
-	chip->ops = &fake_ops;
-	chip->opaque = f;
+	fake_irq_init(f, chip);
 	irq_line_init(&line, chip, GSI);
 	return rtc_new(loop, line, &p);
 }
