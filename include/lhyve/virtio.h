@@ -336,6 +336,15 @@ struct virtio_dev *net_create_fd(const struct virtio_env *env, int fd, bool offl
 /* Find the create function for a -s model name ("virtio-blk"...), or NULL. */
 virtio_create_fn *virtio_model_create(const char *model);
 
+/*
+ * The common shape of the legacy "-s slot,model,conf" parsers: a first bare
+ * token is <node>.path; "k=v" sets <node>.k when k is in the NULL-terminated
+ * list `keys`; a later bare token sets <node>.tok=true when it is in `flags`
+ * (NULL: none). Anything else: -EINVAL, "<model>: invalid option '<tok>'".
+ */
+int virtio_legacy_opts(struct config *cfg, const char *node, const char *conf,
+		       const char *const *keys, const char *const *flags,
+		       const char *model, char *err, size_t errlen);
 int blk_legacy_config(struct config *cfg, const char *node, const char *conf,
 		      char *err, size_t errlen);
 int net_legacy_config(struct config *cfg, const char *node, const char *conf,

@@ -227,6 +227,19 @@ static void acpi_dsdt_uart(struct aml *a, unsigned idx)
 	aml_end(a);
 }
 
+/*
+ * Open Device(name) with _HID EISAID(hid) and a _CRS resource template; the
+ * caller adds the resources, then closes template and device (aml_end x2).
+ */
+static void acpi_dsdt_crs_device(struct aml *a, const char *name, const char *hid)
+{
+	aml_device_begin(a, name);
+	aml_name(a, "_HID");
+	aml_eisaid(a, hid);
+	aml_name(a, "_CRS");
+	aml_rt_begin(a);
+}
+
 /* ISA/LPC devices, directly under \_SB whether or not PCI is described. */
 static void acpi_dsdt_legacy(struct aml *a, const struct acpi_params *p)
 {
@@ -234,42 +247,26 @@ static void acpi_dsdt_legacy(struct aml *a, const struct acpi_params *p)
 		if (p->com_mask & (1u << i))
 			acpi_dsdt_uart(a, i);
 
-	aml_device_begin(a, "RTC");
-	aml_name(a, "_HID");
-	aml_eisaid(a, "PNP0B00");
-	aml_name(a, "_CRS");
-	aml_rt_begin(a);
+	acpi_dsdt_crs_device(a, "RTC", "PNP0B00");
 	aml_rt_io(a, PLAT_RTC, PLAT_RTC, 1, 2);
 	aml_rt_irq_noflags(a, 1u << PLAT_IRQ_RTC);
 	aml_end(a);
 	aml_end(a);
 
-	aml_device_begin(a, "KBD");
-	aml_name(a, "_HID");
-	aml_eisaid(a, "PNP0303");
-	aml_name(a, "_CRS");
-	aml_rt_begin(a);
+	acpi_dsdt_crs_device(a, "KBD", "PNP0303");
 	aml_rt_io(a, PLAT_I8042_DATA, PLAT_I8042_DATA, 1, 1);
 	aml_rt_io(a, PLAT_I8042_CMD, PLAT_I8042_CMD, 1, 1);
 	aml_end(a);
 	aml_end(a);
 
-	aml_device_begin(a, "PIT");
-	aml_name(a, "_HID");
-	aml_eisaid(a, "PNP0100");
-	aml_name(a, "_CRS");
-	aml_rt_begin(a);
+	acpi_dsdt_crs_device(a, "PIT", "PNP0100");
 	aml_rt_io(a, PLAT_PIT, PLAT_PIT, 1, 4);
 	aml_rt_irq_noflags(a, 1u << PLAT_IRQ_PIT);
 	aml_end(a);
 	aml_end(a);
 
 	/* Motherboard resources: ACPI PM/GPE block and the SMI command port. */
-	aml_device_begin(a, "SYSR");
-	aml_name(a, "_HID");
-	aml_eisaid(a, "PNP0C02");
-	aml_name(a, "_CRS");
-	aml_rt_begin(a);
+	acpi_dsdt_crs_device(a, "SYSR", "PNP0C02");
 	aml_rt_io(a, PLAT_PM1A_EVT, PLAT_PM1A_EVT, 1,
 		  PLAT_GPE0 + PLAT_GPE0_LEN - PLAT_PM1A_EVT);
 	aml_rt_io(a, PLAT_SMI_CMD, PLAT_SMI_CMD, 1, 1);

@@ -199,20 +199,10 @@ int bzimage_load(const uint8_t *img, size_t len, const struct boot_spec *spec,
 		rd_limit = version >= 0x203 ? get_le32(img + HDR_INITRD_ADDR_MAX)
 					    : BZ_OLD_INITRD_MAX;
 		rd_limit = MIN(rd_limit + 1, FOUR_GiB); /* e820 bounds the rest */
-		if (rd.len > UINT32_MAX ||
-		    loader_place_high(gm, e820, rd.len, rd_limit, &avoid, 1,
-				      &rd_addr) < 0) {
-			loader_errf(err, errlen,
-				    "initrd %s (%llu MiB) does not fit in guest RAM",
-				    loader_iname(spec),
-				    (unsigned long long)((rd.len + MiB - 1) / MiB));
-			ret = -ENOMEM;
+		ret = loader_initrd_put(spec, gm, e820, &rd, rd_limit, &avoid,
+					&rd_addr, err, errlen);
+		if (ret < 0)
 			goto err_rd;
-		}
-		if (gm_write(gm, rd_addr, rd.data, rd.len) < 0) {
-			ret = -EFAULT; /* placement checked gm_ptr */
-			goto err_rd;
-		}
 	}
 
 	if (gm_write(gm, load, img + setup_size, pm_len) < 0) {

@@ -124,6 +124,18 @@ int loader_place_high(const struct guest_mem *gm, const struct e820_map *e820,
 		      uint64_t size, uint64_t limit,
 		      const struct loader_range *avoid, unsigned navoid,
 		      uint64_t *addr);
+/* Report that spec's initrd of len bytes does not fit; returns -ENOMEM. */
+int loader_initrd_nofit(const struct boot_spec *spec, uint64_t len, char *err,
+			size_t errlen);
+/*
+ * Copy a non-empty initrd to the highest place loader_place_high finds
+ * below `limit` outside *avoid; its guest address in *addr. -ENOMEM (with
+ * a message) if it does not fit.
+ */
+int loader_initrd_put(const struct boot_spec *spec, struct guest_mem *gm,
+		      const struct e820_map *e820, const struct loader_blob *rd,
+		      uint64_t limit, const struct loader_range *avoid,
+		      uint64_t *addr, char *err, size_t errlen);
 /*
  * Write spec's command line (NUL-terminated) at PLAT_CMDLINE. maxlen is the
  * longest string the protocol accepts (without the NUL); longer -> -E2BIG.

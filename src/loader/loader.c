@@ -239,6 +239,27 @@ int loader_place_high(const struct guest_mem *gm, const struct e820_map *e820,
 	return 0;
 }
 
+int loader_initrd_nofit(const struct boot_spec *spec, uint64_t len, char *err,
+			size_t errlen)
+{
+	loader_errf(err, errlen, "initrd %s (%llu MiB) does not fit in guest RAM",
+		    loader_iname(spec), loader_mib(len));
+	return -ENOMEM;
+}
+
+int loader_initrd_put(const struct boot_spec *spec, struct guest_mem *gm,
+		      const struct e820_map *e820, const struct loader_blob *rd,
+		      uint64_t limit, const struct loader_range *avoid,
+		      uint64_t *addr, char *err, size_t errlen)
+{
+	if (rd->len > UINT32_MAX ||
+	    loader_place_high(gm, e820, rd->len, limit, avoid, 1, addr) < 0)
+		return loader_initrd_nofit(spec, rd->len, err, errlen);
+	if (gm_write(gm, *addr, rd->data, rd->len) < 0)
+		return -EFAULT; /* placement checked gm_ptr */
+	return 0;
+}
+
 int loader_cmdline_write(const struct boot_spec *spec, struct guest_mem *gm,
 			 size_t maxlen, const char *proto, char *err, size_t errlen)
 {

@@ -335,11 +335,7 @@ int multiboot_load(const uint8_t *img, size_t len, const struct boot_spec *spec,
 		mod_addr = ALIGN_UP(ext.hi, LOADER_PAGE);
 		if (mod_addr + rd.len > FOUR_GiB ||
 		    (rd.len && !loader_in_ram(gm, e820, mod_addr, rd.len))) {
-			loader_errf(err, errlen,
-				    "initrd %s (%llu MiB) does not fit in guest RAM",
-				    loader_iname(spec),
-				    (unsigned long long)((rd.len + MiB - 1) / MiB));
-			ret = -ENOMEM;
+			ret = loader_initrd_nofit(spec, rd.len, err, errlen);
 			goto err_rd;
 		}
 		if (rd.len && gm_write(gm, mod_addr, rd.data, rd.len) < 0) {

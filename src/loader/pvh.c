@@ -182,21 +182,12 @@ int pvh_load(const uint8_t *img, size_t len, const struct boot_spec *spec,
 
 	if (rd.present && rd.len > 0) {
 		struct loader_range avoid = { ext.lo, ext.hi };
-		uint64_t limit = MIN(FOUR_GiB, GM_LOWMEM_LIMIT);
 
-		if (loader_place_high(gm, e820, rd.len, limit, &avoid, 1,
-				      &rd_addr) < 0) {
-			loader_errf(err, errlen,
-				    "initrd %s (%llu MiB) does not fit in guest RAM",
-				    loader_iname(spec),
-				    (unsigned long long)((rd.len + MiB - 1) / MiB));
-			ret = -ENOMEM;
+		ret = loader_initrd_put(spec, gm, e820, &rd,
+					MIN(FOUR_GiB, GM_LOWMEM_LIMIT), &avoid,
+					&rd_addr, err, errlen);
+		if (ret < 0)
 			goto err_rd;
-		}
-		if (gm_write(gm, rd_addr, rd.data, rd.len) < 0) {
-			ret = -EFAULT; /* placement checked gm_ptr */
-			goto err_rd;
-		}
 	}
 
 	pvh_build_start_info(si, e820, rsdp_gpa, rd.present && rd.len > 0,

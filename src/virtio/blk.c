@@ -492,48 +492,10 @@ err_nomem:
 int blk_legacy_config(struct config *cfg, const char *node, const char *conf,
 		      char *err, size_t errlen)
 {
-	static const char *const flags[] = { "nocache", "direct", "sync", "ro", "nodelete" };
-	char *copy, *tok, *save = NULL;
-	char key[300];
-	int rc = 0;
-	bool first = true;
+	static const char *const keys[] = { "sectorsize", "ser", "path", NULL };
+	static const char *const flags[] = { "nocache", "direct", "sync", "ro",
+					     "nodelete", NULL };
 
-	if (!conf || !*conf)
-		return 0;
-	copy = strdup(conf);
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save), first = false) {
-		char *eq = strchr(tok, '=');
-		const char *val = NULL;
-
-		if (eq) {
-			*eq = '\0';
-			if (strcmp(tok, "sectorsize") == 0 || strcmp(tok, "ser") == 0 ||
-			    strcmp(tok, "path") == 0)
-				val = eq + 1;
-			else
-				*eq = '=';
-			snprintf(key, sizeof(key), "%s.%s", node, tok);
-		} else if (first) {
-			snprintf(key, sizeof(key), "%s.path", node);
-			val = tok;
-		} else {
-			for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
-				if (strcmp(tok, flags[i]) == 0)
-					val = "true";
-			snprintf(key, sizeof(key), "%s.%s", node, tok);
-		}
-		rc = val ? config_set(cfg, key, val) : -EINVAL;
-		if (rc) {
-			if (eq)
-				*eq = '=';
-			break;
-		}
-	}
-	if (rc && tok)
-		snprintf(err, errlen, "virtio-blk: invalid option '%s'", tok);
-	free(copy);
-	return rc;
+	return virtio_legacy_opts(cfg, node, conf, keys, flags, "virtio-blk", err,
+				  errlen);
 }

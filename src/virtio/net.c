@@ -458,38 +458,8 @@ struct virtio_dev *net_create(const struct virtio_env *env, struct config *cfg,
 int net_legacy_config(struct config *cfg, const char *node, const char *conf,
 		      char *err, size_t errlen)
 {
-	char *copy, *tok, *save = NULL;
-	char key[300];
-	bool first = true;
-	int rc = 0;
+	static const char *const keys[] = { "mac", "mtu", "path", "backend", NULL };
 
-	if (!conf || !*conf)
-		return 0;
-	copy = strdup(conf);
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save), first = false) {
-		char *eq = strchr(tok, '=');
-		const char *val = NULL;
-
-		if (eq) {
-			*eq = '\0';
-			if (strcmp(tok, "mac") == 0 || strcmp(tok, "mtu") == 0 ||
-			    strcmp(tok, "path") == 0 || strcmp(tok, "backend") == 0)
-				val = eq + 1;
-			snprintf(key, sizeof(key), "%s.%s", node, tok);
-			*eq = '=';
-		} else if (first) {
-			snprintf(key, sizeof(key), "%s.path", node);
-			val = tok;
-		}
-		rc = val ? config_set(cfg, key, val) : -EINVAL;
-		if (rc)
-			break;
-	}
-	if (rc && tok)
-		snprintf(err, errlen, "virtio-net: invalid option '%s'", tok);
-	free(copy);
-	return rc;
+	return virtio_legacy_opts(cfg, node, conf, keys, NULL, "virtio-net", err,
+				  errlen);
 }

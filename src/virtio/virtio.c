@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lhyve/config.h"
 #include "lhyve/log.h"
 #include "lhyve/util.h"
 #include "lhyve/virtio.h"
@@ -318,4 +319,55 @@ virtio_create_fn *virtio_model_create(const char *model)
 		if (strcmp(virtio_models[i].name, model) == 0)
 			return virtio_models[i].create;
 	return NULL;
+}
+
+static bool virtio_str_in(const char *s, const char *const *list)
+{
+	for (; list && *list; list++)
+		if (strcmp(s, *list) == 0)
+			return true;
+	return false;
+}
+
+int virtio_legacy_opts(struct config *cfg, const char *node, const char *conf,
+		       const char *const *keys, const char *const *flags,
+		       const char *model, char *err, size_t errlen)
+{
+	char *copy, *tok, *save = NULL;
+	char key[300];
+	bool first = true;
+	int rc = 0;
+
+	if (!conf || !*conf)
+		return 0;
+	copy = strdup(conf);
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save), first = false) {
+		char *eq = strchr(tok, '=');
+		const char *val = NULL;
+
+		if (eq) {
+			*eq = '\0';
+			if (virtio_str_in(tok, keys))
+				val = eq + 1;
+			snprintf(key, sizeof(key), "%s.%s", node, tok);
+			*eq = '=';
+		} else if (first) {
+			snprintf(key, sizeof(key), "%s.path", node);
+			val = tok;
+		} else {
+			if (virtio_str_in(tok, flags))
+				val = "true";
+			snprintf(key, sizeof(key), "%s.%s", node, tok);
+		}
+		rc = val ? config_set(cfg, key, val) : -EINVAL;
+		if (rc)
+			break;
+	}
+	if (rc && tok)
+		snprintf(err, errlen, "%s: invalid option '%s'", model, tok);
+	free(copy);
+	return rc;
 }

@@ -280,12 +280,25 @@ static void cd_input_ended(struct chardev *cd, ssize_t why)
 	cdi_update_watches(cd);
 }
 
+void cdi_input_done(struct chardev *cd, size_t before)
+{
+	void (*fn)(void *) = NULL;
+	void *fn_opaque = NULL;
+
+	if (cd->ilen > before) {
+		cd->bytes_in += cd->ilen - before;
+		fn = cd->notify;
+		fn_opaque = cd->notify_opaque;
+	}
+	pthread_mutex_unlock(&cd->lock);
+	if (fn)
+		fn(fn_opaque);
+}
+
 /* Both callbacks run on the loop thread. */
 static void cd_in_cb(void *opaque, uint32_t events)
 {
 	struct chardev *cd = opaque;
-	void (*fn)(void *) = NULL;
-	void *fn_opaque = NULL;
 	size_t before;
 
 	pthread_mutex_lock(&cd->lock);
@@ -305,14 +318,7 @@ static void cd_in_cb(void *opaque, uint32_t events)
 			cd_input_ended(cd, r);
 	}
 	cdi_update_watches(cd);
-	if (cd->ilen > before) {
-		cd->bytes_in += cd->ilen - before;
-		fn = cd->notify;
-		fn_opaque = cd->notify_opaque;
-	}
-	pthread_mutex_unlock(&cd->lock);
-	if (fn)
-		fn(fn_opaque);
+	cdi_input_done(cd, before);
 }
 
 static void cd_out_cb(void *opaque, uint32_t events)
@@ -333,8 +339,6 @@ static void cd_out_cb(void *opaque, uint32_t events)
 static void cd_timer_cb(void *opaque)
 {
 	struct chardev *cd = opaque;
-	void (*fn)(void *) = NULL;
-	void *fn_opaque = NULL;
 	size_t before;
 
 	pthread_mutex_lock(&cd->lock);
@@ -346,14 +350,7 @@ static void cd_timer_cb(void *opaque)
 			cd_input_ended(cd, r);
 	}
 	cd_in_timer_kick(cd);
-	if (cd->ilen > before) {
-		cd->bytes_in += cd->ilen - before;
-		fn = cd->notify;
-		fn_opaque = cd->notify_opaque;
-	}
-	pthread_mutex_unlock(&cd->lock);
-	if (fn)
-		fn(fn_opaque);
+	cdi_input_done(cd, before);
 }
 
 /* ---- tcp ---- */

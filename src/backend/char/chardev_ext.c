@@ -105,8 +105,6 @@ void cdi_client_cb(void *opaque, uint32_t events)
 {
 	struct cd_client *c = opaque;
 	struct chardev *cd = c->cd;
-	void (*fn)(void *) = NULL;
-	void *fn_opaque = NULL;
 	size_t before;
 
 	pthread_mutex_lock(&cd->lock);
@@ -131,14 +129,7 @@ void cdi_client_cb(void *opaque, uint32_t events)
 		cdi_client_drop(cd, c);
 	}
 	cdi_update_watches(cd);
-	if (cd->ilen > before) {
-		cd->bytes_in += cd->ilen - before;
-		fn = cd->notify;
-		fn_opaque = cd->notify_opaque;
-	}
-	pthread_mutex_unlock(&cd->lock);
-	if (fn)
-		fn(fn_opaque);
+	cdi_input_done(cd, before);
 }
 
 /* ---- pty pairs ---- */

@@ -92,6 +92,12 @@ struct chardev *cdi_alloc(struct evloop *loop, enum cd_kind kind, const char *de
 int cdi_start(struct chardev *cd, char *err, size_t errlen);
 /* Register exactly the epoll events needed now (lock held). */
 int cdi_update_watches(struct chardev *cd);
+/*
+ * End of an input callback (lock held, released here): count the bytes that
+ * arrived since cd->ilen was `before` and, if any did, call the consumer's
+ * notify function after unlocking.
+ */
+void cdi_input_done(struct chardev *cd, size_t before);
 
 /* chardev_ext.c */
 /* Input from an attached client (loop thread; ev_fd_fn, opaque = client). */
