@@ -25,6 +25,11 @@ scenario "ring3-pvh64" 1 "$PVH64" "test=ring3" "-c 1" \
 	"^ring3: cpl3=yes rflags=0x[0-9a-f]+$" "^ring3: [0-9]+ timer interrupts$" \
 	"^ring3: back in ring 0, cpl3=no result=42$" "^ring3 ok$"
 scenario "timers-pvh64" 1 "$PVH64" "test=timers" "-c 1" "^pit ok" "^lapic ok"
+# Instructions some host emulators reject in guest kernel mode; bhyve completes
+# them there (POPCNT, LDMXCSR of the current value, STMXCSR, FWAIT, INT3).
+scenario "insn-pvh64" 1 "$PVH64" "test=insn" "-c 1" \
+	"^insn: popcnt64=20 popcnt32=2 zf=1$" "^insn: mxcsr=0x1f80$" \
+	"^insn: int3 -> #BP handler ran 1 time" "^insn ok$"
 
 # ---- 8b. PCI enumeration: -s placement exactly as given ----
 if want virtio-pci; then
