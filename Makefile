@@ -44,7 +44,17 @@ PROGS := $(BUILD)/bhyve $(TOOLS)
 .PHONY: all setup check check-unit check-guest check-system check-linux demo install clean guests
 all: $(PROGS)
 
-$(BUILD)/%.o: %.c
+# Rebuild everything when the compiler, flags or libraries change (e.g.
+# liburing installed after a first build): objects depend on this stamp.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW := $(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_NOW)' ]; then echo '$(FLAGS_NOW)' > $@; fi
+.PHONY: FORCE
+FORCE:
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
