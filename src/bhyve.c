@@ -362,11 +362,16 @@ out:
 	machine_fini(&vm);
 	if (vm.sigfd >= 0)
 		close(vm.sigfd);
+	bool destroy_on_poweroff = false;
+	config_get_bool(cfg, "destroy_on_poweroff", false, &destroy_on_poweroff);
 	if (destroyed) {
 		/* bhyvectl --destroy: the VM and its entry go; exit as for an error. */
 		log_info("VM destroyed by bhyvectl");
 		registry_destroy(vm.reg);
 		rc = VM_EXIT_ERROR;
+	} else if (destroy_on_poweroff && rc == VM_EXIT_POWEROFF) {
+		/* -D: a powered-off VM is destroyed, boot spec from bhyveload included. */
+		registry_destroy(vm.reg);
 	} else {
 		registry_release(vm.reg);
 	}

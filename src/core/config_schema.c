@@ -40,7 +40,7 @@ static const struct config_key_info config_schema[] = {
 	K_BOOL("memory.guest_in_core", "false", "include guest RAM in core dumps"),
 	K_BOOL("memory.wired", "false", "lock guest RAM in host memory (mlock)"),
 	K_BOOL("destroy_on_poweroff", "false",
-	       "accepted; the VM is always destroyed when bhyve exits"),
+	       "on power-off, remove the registry entry and bhyveload's boot spec"),
 	K_BOOL("x86.strictio", "false", "exit on access to an unemulated I/O port"),
 	K_BOOL("x86.vmexit_on_hlt", "false", "accepted; no effect on KVM"),
 	K_BOOL("x86.vmexit_on_pause", "false", "accepted; no effect on KVM"),

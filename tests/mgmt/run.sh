@@ -272,6 +272,23 @@ EOF
 	fi
 fi
 
+# ---- -D: a powered-off VM is destroyed, prepared boot spec included ----
+if want destroy-on-poweroff; then
+	n=$P-dpo hd=$TMP/dpodir
+	mkdir -p "$hd"
+	cp "$PVH" "$hd/vmlinuz"
+	f=$TMP/dpo.txt
+	bhyveload -m 256M -h "$hd" -e kernel=vmlinuz -e cmdline=test=poweroff "$n" >"$f" 2>&1; rl=$?
+	bhyve -D -c 1 -m 256M -s 0,hostbridge -s 31,lpc -l com1,stdio "$n" </dev/null >>"$f" 2>&1; rb=$?
+	vlog "$f"
+	if [ "$rl" != 0 ] || [ "$rb" != 1 ] || [ -e "$BHYVE_RUNDIR/$n" ]; then
+		notok destroy-on-poweroff "bhyveload $rl, bhyve -D exit $rb (want 1), entry left: $(ls "$BHYVE_RUNDIR/$n" 2>&1 | tr '\n' ' ')" "$f"
+		bhyvectl --vm="$n" --destroy >/dev/null 2>&1
+	else
+		ok destroy-on-poweroff
+	fi
+fi
+
 # ---- bhyveload: two-step boot from a host directory ----
 if want bhyveload-two-step; then
 	n=$P-load hd=$TMP/hostdir
