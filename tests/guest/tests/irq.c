@@ -73,18 +73,25 @@ static void com1_rx(struct intr_frame *f, unsigned vec)
 	lapic_eoi();
 }
 
+int com1_rx_irq(intr_handler_t h)
+{
+	if (irq_setup())
+		return -1;
+	while (uart_getc(COM1) >= 0)
+		; /* drain anything stale (bounded by the FIFO) */
+	intr_set_handler(VEC_IOAPIC_BASE + 4, h);
+	if (isa_irq_route(4, VEC_IOAPIC_BASE + 4, lapic_id()))
+		fail_halt("cannot route IRQ 4");
+	outb(COM1 + 1, 0x01); /* IER: received data available */
+	return 0;
+}
+
 void test_serial(void)
 {
 	uart_init(COM2);
 	cprintf(COM2, "com2: hello from the %s guest\n", rt_state()->boot_proto);
-	if (irq_setup())
+	if (com1_rx_irq(com1_rx))
 		return;
-	while (uart_getc(COM1) >= 0)
-		; /* drain anything stale (bounded by the FIFO) */
-	intr_set_handler(VEC_IOAPIC_BASE + 4, com1_rx);
-	if (isa_irq_route(4, VEC_IOAPIC_BASE + 4, lapic_id()))
-		fail_halt("cannot route IRQ 4");
-	outb(COM1 + 1, 0x01); /* IER: received data available */
 	printf("ready\n");
 	while (!its.done)
 		cpu_sti_hlt(); /* the runner's timeout bounds this wait */

@@ -104,14 +104,8 @@ void test_monitor(void)
 {
 	uint64_t t0 = pmt_present() ? pmt_ticks() : 0;
 
-	if (irq_setup())
+	if (com1_rx_irq(mon_rx))
 		return;
-	while (uart_getc(COM1) >= 0)
-		; /* drain anything stale (bounded by the FIFO) */
-	intr_set_handler(VEC_IOAPIC_BASE + 4, mon_rx);
-	if (isa_irq_route(4, VEC_IOAPIC_BASE + 4, lapic_id()))
-		fail_halt("cannot route IRQ 4");
-	outb(COM1 + 1, 0x01); /* IER: received data available */
 	printf("\nlhyve monitor: a test guest running under bhyve. Type 'help'.\n");
 	for (;;) {
 		printf("lhyve> ");

@@ -20,5 +20,7 @@ void rtc_show(const char *label);  /* print the RTC date and time */
 int wait_count(volatile uint32_t *ctr, uint32_t n, uint32_t ms);
 /* Common interrupt setup: PIC masked, LAPIC on, IDT loaded. 0 or -1. */
 int irq_setup(void);
+/* irq_setup, then COM1 receive interrupts (IRQ 4 via the IOAPIC) to h. 0 or -1. */
+int com1_rx_irq(intr_handler_t h);
 
 #endif
