@@ -51,10 +51,6 @@ static void fatal_signal(int sig)
 	raise(sig);
 }
 
-struct sigctx {
-	struct vm *vm;
-};
-
 /* Die by `sig` as bhyve would, leaving the terminal and the registry clean. */
 static void die_by_signal(struct vm *vm, int sig)
 {
@@ -101,6 +97,27 @@ static int setup_signals(struct vm *vm, sigset_t *handled)
 	return ev_add_fd(vm->loop, vm->sigfd, EPOLLIN, signal_cb, vm);
 }
 
+/* vcpu.N.cpuset for a vCPU the VM does not have is an error. */
+struct pin_check {
+	unsigned ncpus;
+	char *err;
+	size_t errlen;
+};
+
+static int pin_check_cb(void *opaque, const char *name)
+{
+	struct pin_check *pc = opaque;
+	char *end;
+	unsigned long n = strtoul(name, &end, 10);
+
+	if (*end || n >= pc->ncpus) {
+		snprintf(pc->err, pc->errlen, "vcpu.%s.cpuset: the VM has only %u vCPUs", name,
+			 pc->ncpus);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int read_topology(struct vm *vm, char *err, size_t errlen)
 {
 	struct config_topology t;
@@ -119,14 +136,9 @@ static int read_topology(struct vm *vm, char *err, size_t errlen)
 	vm->sockets = t.sockets;
 	vm->cores = t.cores;
 	vm->threads = t.threads;
-	for (uint64_t i = vm->ncpus; i < 1024; i++) {
-		char key[32];
-		snprintf(key, sizeof(key), "vcpu.%llu.cpuset", (unsigned long long)i);
-		if (config_has(c, key)) {
-			snprintf(err, errlen, "%s: the VM has only %u vCPUs", key, vm->ncpus);
-			return -EINVAL;
-		}
-	}
+	struct pin_check pc = { vm->ncpus, err, errlen };
+	if (config_has(c, "vcpu") && config_foreach_child(c, "vcpu", pin_check_cb, &pc) < 0)
+		return -EINVAL;
 	return 0;
 }
 

@@ -35,7 +35,7 @@ const char *const vcpu_stat_names[VCPU_STAT_MAX] = {
 	[VCPU_STAT_HLT] = "exits: HLT",
 	[VCPU_STAT_SHUTDOWN] = "exits: shutdown (triple fault)",
 	[VCPU_STAT_INTERNAL] = "exits: internal error",
-	[VCPU_STAT_INT3_FIXUP] = "instructions completed for the host emulator (INT3, CLAC/STAC, FWAIT, POPCNT, LDMXCSR/STMXCSR)",
+	[VCPU_STAT_FIXUP] = "instructions completed for the host emulator (INT3, CLAC/STAC, FWAIT, POPCNT, LDMXCSR/STMXCSR)",
 	[VCPU_STAT_OTHER] = "exits: other",
 };
 
@@ -364,7 +364,7 @@ static void *vcpu_thread(void *arg)
 			v->stats[VCPU_STAT_INTERNAL]++;
 			if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
 			    x86_emulation_fixup(v->fd, &v->vm->mem)) {
-				v->stats[VCPU_STAT_INT3_FIXUP]++;
+				v->stats[VCPU_STAT_FIXUP]++;
 				break;
 			}
 			report_internal_error(v);
