@@ -119,6 +119,8 @@ struct virtqueue {
 	uint16_t used_idx;      /* next used ring entry to fill */
 	uint16_t signalled_used; /* used_idx when the driver was last interrupted */
 	bool pushed;            /* used entries added since last vq_notify */
+	bool poll_hold;         /* the device is polling: keep kicks off */
+	struct ev_poller *poller; /* set at init when the queue may be polled */
 	struct ratelimit rl;
 };
 
@@ -169,7 +171,9 @@ void vq_notify(struct virtqueue *vq);
 /*
  * Ask the driver to kick (on) or not kick (off) when adding buffers.
  * After turning kicks back on, re-check vq_has_avail(): a buffer may have
- * been added just before (vq_enable_notify does both).
+ * been added just before (vq_enable_notify does both). While the queue is
+ * being polled (poll_hold) "on" leaves kicks off: the poller sees new
+ * buffers without them.
  */
 void vq_set_notify(struct virtqueue *vq, bool on);
 /* Turn kicks on; true if buffers are already pending (keep processing). */
@@ -206,6 +210,7 @@ struct virtio_env {
 	struct evloop *loop;
 	const char *vm_name;
 	unsigned bus, slot, func;
+	uint64_t poll_ns; /* virtio.poll_us: avail-ring polling window, 0: off */
 };
 
 /* Device model operations (static const in each model). */
@@ -213,6 +218,13 @@ struct virtio_dev_ops {
 	const char *name;      /* "virtio-blk" ... (for log lines) */
 	uint16_t device_id;    /* VIRTIO_ID_* */
 	uint16_t max_queue_size;
+	/*
+	 * Queues (bit i = queue i) whose kicks may be replaced by polling the
+	 * avail ring on the event loop for env->poll_ns after each kick (see
+	 * virtio_queue_kicked). queue_notify must then cope with being called
+	 * when nothing new is available.
+	 */
+	uint64_t poll_queues;
 	/*
 	 * Driver finished negotiation (FEATURES_OK written) with these features;
 	 * return -EINVAL to refuse (FEATURES_OK then stays clear). May be NULL.
@@ -234,6 +246,7 @@ struct virtio_dev_ops {
 };
 
 #define VIRTIO_MAX_QUEUES 64
+#define VIRTIO_POLL_US_DEFAULT 50 /* virtio.poll_us */
 #define VIRTIO_CONFIG_MAX 256
 
 struct virtio_dev {
@@ -308,6 +321,14 @@ int virtio_queue_enable(struct virtio_dev *v, unsigned q, const struct vq_config
 bool virtio_queue_enabled(struct virtio_dev *v, unsigned q);
 /* Guest kicked queue q (any thread; takes v->lock). Bad q is ignored. */
 void virtio_queue_notify(struct virtio_dev *v, unsigned q);
+/*
+ * The same from the event loop thread (ioeventfd): after handling the kick,
+ * a pollable queue switches kicks off and is polled for poll_ns (renewed
+ * while buffers keep coming), then kicks go back on.
+ */
+void virtio_queue_kicked(struct virtio_dev *v, unsigned q);
+/* A request of queue q completed (any thread): renew its polling window. */
+void virtio_queue_poll_touch(struct virtio_dev *v, unsigned q);
 /*
  * A malformed ring or request: set DEVICE_NEEDS_RESET and, if the driver is
  * running, raise the config interrupt. Thread-safe.

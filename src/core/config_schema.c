@@ -54,6 +54,10 @@ static const struct config_key_info config_schema[] = {
 	{ .pattern = "uuid", .type = CONFIG_T_UUID,
 	  .desc = "SMBIOS system UUID (default: derived from host name and VM name)" },
 	K_BOOL("virtio_msix", "true", "use MSI-X (false: MSI) for virtio devices"),
+	{ .pattern = "virtio.poll_us", .type = CONFIG_T_UINT, .min = 0, .max = 1000000,
+	  .def = "50",
+	  .desc = "after a virtio-blk or virtio-net transmit kick, poll the queue this many "
+		  "microseconds with kicks off (0: never poll)" },
 	K_BOOL("acpi_tables", "true", "build ACPI tables"),
 	K_BOOL("acpi_tables_in_memory", "true", "accepted; ACPI tables are always in memory"),
 	K_STR("lpc.com1.path", NULL, "backend of serial port COM1"),

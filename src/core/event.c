@@ -6,11 +6,13 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lhyve/event.h"
@@ -24,6 +26,16 @@ struct ev_watch {
 	struct ev_watch *next;
 };
 
+struct ev_poller {
+	struct evloop *loop;
+	ev_poll_fn poll, end;
+	void *opaque;
+	uint64_t window_ns;
+	uint64_t last;  /* CLOCK_MONOTONIC ns of the last work; atomic */
+	bool active;    /* loop thread only */
+	struct ev_poller *next;
+};
+
 struct evloop {
 	int epfd;
 	int stopfd;
@@ -31,6 +43,8 @@ struct evloop {
 	pthread_mutex_t lock;
 	struct ev_watch *watches;
 	uint64_t next_gen;
+	struct ev_poller *pollers; /* changed only while the loop is not running */
+	unsigned nactive;          /* active pollers; loop thread only */
 };
 
 struct ev_timer {
@@ -70,6 +84,7 @@ void evloop_free(struct evloop *loop)
 {
 	if (!loop)
 		return;
+	/* Pollers belong to their owners, which free them before the loop. */
 	while (loop->watches) {
 		struct ev_watch *w = loop->watches;
 		loop->watches = w->next;
@@ -202,10 +217,104 @@ void ev_timer_free(struct ev_timer *t)
 	free(t);
 }
 
+static uint64_t ev_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+struct ev_poller *ev_poller_new(struct evloop *loop, ev_poll_fn poll, ev_poll_fn end,
+				void *opaque, uint64_t window_ns)
+{
+	struct ev_poller *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->loop = loop;
+	p->poll = poll;
+	p->end = end;
+	p->opaque = opaque;
+	p->window_ns = window_ns;
+	pthread_mutex_lock(&loop->lock);
+	p->next = loop->pollers;
+	loop->pollers = p;
+	pthread_mutex_unlock(&loop->lock);
+	return p;
+}
+
+void ev_poller_start(struct ev_poller *p)
+{
+	__atomic_store_n(&p->last, ev_now_ns(), __ATOMIC_RELAXED);
+	if (!p->active) {
+		p->active = true;
+		p->loop->nactive++;
+	}
+}
+
+void ev_poller_touch(struct ev_poller *p)
+{
+	__atomic_store_n(&p->last, ev_now_ns(), __ATOMIC_RELAXED);
+}
+
+void ev_poller_free(struct ev_poller *p)
+{
+	struct evloop *loop;
+
+	if (!p)
+		return;
+	loop = p->loop;
+	pthread_mutex_lock(&loop->lock);
+	for (struct ev_poller **pp = &loop->pollers; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	if (p->active)
+		loop->nactive--;
+	pthread_mutex_unlock(&loop->lock);
+	free(p);
+}
+
+/*
+ * One round over the active pollers (loop thread). A round that found no
+ * work yields the CPU: kernel threads doing the I/O we wait for (io_uring
+ * workers, writeback, the network stack) may need it.
+ */
+static void ev_run_pollers(struct evloop *loop)
+{
+	uint64_t now = 0;
+	bool work = false;
+
+	for (struct ev_poller *p = loop->pollers; p; p = p->next) {
+		if (!p->active)
+			continue;
+		if (p->poll(p->opaque)) {
+			now = ev_now_ns();
+			__atomic_store_n(&p->last, now, __ATOMIC_RELAXED);
+			work = true;
+			continue;
+		}
+		if (!now)
+			now = ev_now_ns();
+		if (now - __atomic_load_n(&p->last, __ATOMIC_RELAXED) < p->window_ns)
+			continue;
+		if (p->end(p->opaque)) {
+			__atomic_store_n(&p->last, now, __ATOMIC_RELAXED);
+			continue;
+		}
+		p->active = false;
+		loop->nactive--;
+	}
+	if (!work && loop->nactive)
+		sched_yield();
+}
+
 int evloop_run_once(struct evloop *loop, int timeout_ms)
 {
 	struct epoll_event evs[32];
-	int n = epoll_wait(loop->epfd, evs, 32, timeout_ms);
+	int n = epoll_wait(loop->epfd, evs, 32, loop->nactive ? 0 : timeout_ms);
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -232,6 +341,8 @@ int evloop_run_once(struct evloop *loop, int timeout_ms)
 		if (fn)
 			fn(opaque, evs[i].events);
 	}
+	if (loop->nactive)
+		ev_run_pollers(loop);
 	return n;
 }
 

@@ -124,6 +124,8 @@ static void blk_finish(struct blk *sc, struct blk_req *r, uint8_t status)
 	blk_req_put(sc, r);
 	vq_push(vq, head, len);
 	vq_notify(vq);
+	/* The driver will likely queue the next request now. */
+	virtio_queue_poll_touch(&sc->v, 0);
 }
 
 static void blk_done(struct blkbe_req *br, int result)
@@ -313,6 +315,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
 	.max_queue_size = BLK_QSIZE,
+	.poll_queues = 1,
 	.queue_notify = blk_queue_notify,
 	.reset = blk_reset,
 	.destroy = blk_destroy,

@@ -258,6 +258,11 @@ static void net_queue_notify(struct virtio_dev *v, unsigned q)
 	struct net *sc = container_of(v, struct net, v);
 
 	if (q == NET_RXQ) {
+		/*
+		 * RX kicks only matter when delivery waits for buffers: keep
+		 * them off until net_rx runs out again (it turns them on).
+		 */
+		vq_set_notify(&v->vq[NET_RXQ], false);
 		sc->rx_stalled = false;
 		net_rx(sc);
 	} else if (q == NET_TXQ) {
@@ -306,6 +311,7 @@ static const struct virtio_dev_ops net_ops = {
 	.name = "virtio-net",
 	.device_id = VIRTIO_ID_NET,
 	.max_queue_size = NET_QSIZE,
+	.poll_queues = 1u << NET_TXQ,
 	.queue_notify = net_queue_notify,
 	.start = net_start,
 	.reset = net_reset,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lhyve/config.h"
+#include "lhyve/event.h"
 #include "lhyve/log.h"
 #include "lhyve/util.h"
 #include "lhyve/virtio.h"
@@ -19,6 +20,40 @@
 #define TRANSPORT_FEATURES                                                   \
 	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | \
 	 VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX))
+
+/*
+ * Avail-ring polling (virtio_queue_kicked): the loop calls vq_poll while
+ * the queue is polled, vq_poll_end when the window ran out.
+ */
+static void vq_poll_hold(struct virtqueue *vq, bool hold)
+{
+	pthread_mutex_lock(&vq->lock);
+	vq->poll_hold = hold && vq->enabled && !vq->broken;
+	pthread_mutex_unlock(&vq->lock);
+	vq_set_notify(vq, !hold);
+}
+
+static bool vq_poll(void *opaque)
+{
+	struct virtqueue *vq = opaque;
+
+	if (!vq_has_avail(vq))
+		return false;
+	virtio_queue_notify(vq->vdev, vq->index);
+	return true;
+}
+
+static bool vq_poll_end(void *opaque)
+{
+	struct virtqueue *vq = opaque;
+
+	vq_poll_hold(vq, false);
+	if (!vq_has_avail(vq))
+		return false;
+	/* A buffer came just before kicks were back on: poll on. */
+	vq_poll_hold(vq, true);
+	return true;
+}
 
 int virtio_dev_init(struct virtio_dev *v, const struct virtio_dev_ops *ops,
 		    const struct virtio_env *env, unsigned nqueues,
@@ -48,11 +83,22 @@ int virtio_dev_init(struct virtio_dev *v, const struct virtio_dev_ops *ops,
 		rc = vq_init(&v->vq[i], v, i);
 		if (rc)
 			goto err_vq;
+		if (env->loop && env->poll_ns && i < 64 && (ops->poll_queues & (1ULL << i))) {
+			v->vq[i].poller = ev_poller_new(env->loop, vq_poll, vq_poll_end,
+							&v->vq[i], env->poll_ns);
+			if (!v->vq[i].poller) {
+				vq_fini(&v->vq[i]);
+				rc = -ENOMEM;
+				goto err_vq;
+			}
+		}
 	}
 	return 0;
 err_vq:
-	while (i-- > 0)
+	while (i-- > 0) {
+		ev_poller_free(v->vq[i].poller);
 		vq_fini(&v->vq[i]);
+	}
 	free(v->vq);
 	v->vq = NULL;
 err_lock:
@@ -64,8 +110,10 @@ void virtio_dev_fini(struct virtio_dev *v)
 {
 	if (!v->vq)
 		return;
-	for (unsigned i = 0; i < v->nqueues; i++)
+	for (unsigned i = 0; i < v->nqueues; i++) {
+		ev_poller_free(v->vq[i].poller);
 		vq_fini(&v->vq[i]);
+	}
 	free(v->vq);
 	v->vq = NULL;
 	pthread_mutex_destroy(&v->lock);
@@ -293,6 +341,21 @@ void virtio_queue_notify(struct virtio_dev *v, unsigned q)
 	if (go && (virtio_get_status(v) & VIRTIO_S_DRIVER_OK) && v->ops->queue_notify)
 		v->ops->queue_notify(v, q);
 	pthread_mutex_unlock(&v->lock);
+}
+
+void virtio_queue_kicked(struct virtio_dev *v, unsigned q)
+{
+	virtio_queue_notify(v, q);
+	if (q < v->nqueues && v->vq[q].poller) {
+		vq_poll_hold(&v->vq[q], true);
+		ev_poller_start(v->vq[q].poller);
+	}
+}
+
+void virtio_queue_poll_touch(struct virtio_dev *v, unsigned q)
+{
+	if (q < v->nqueues && v->vq[q].poller)
+		ev_poller_touch(v->vq[q].poller);
 }
 
 void virtio_needs_reset(struct virtio_dev *v)

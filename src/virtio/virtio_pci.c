@@ -123,7 +123,7 @@ static void vp_efd_cb(void *opaque, uint32_t events)
 	uint64_t n;
 
 	if (read(q->efd, &n, sizeof(n)) == (ssize_t)sizeof(n))
-		virtio_queue_notify(q->vp->v, q->index);
+		virtio_queue_kicked(q->vp->v, q->index);
 }
 
 /* BAR 0 mapped or unmapped: (de)assign the notify ioeventfds. */
@@ -413,6 +413,7 @@ int virtio_pci_init(struct pci_dev *d, const struct pci_host *host, struct confi
 	};
 	struct virtio_pci *vp;
 	uint8_t class = 0, subclass = 0;
+	uint64_t poll_us = VIRTIO_POLL_US_DEFAULT;
 	int rc;
 
 	if (!create) {
@@ -420,6 +421,12 @@ int virtio_pci_init(struct pci_dev *d, const struct pci_host *host, struct confi
 			 d->bus, d->slot, d->func, d->model->name);
 		return -ENOTSUP;
 	}
+	if (config_get_uint(cfg, "virtio.poll_us", VIRTIO_POLL_US_DEFAULT, &poll_us) < 0 ||
+	    poll_us > 1000000) {
+		snprintf(err, errlen, "virtio.poll_us: expected microseconds 0-1000000");
+		return -EINVAL;
+	}
+	env.poll_ns = poll_us * 1000;
 	vp = calloc(1, sizeof(*vp));
 	if (!vp)
 		return -ENOMEM;

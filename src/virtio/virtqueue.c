@@ -125,6 +125,7 @@ void vq_reset(struct virtqueue *vq)
 	memset(&vq->cfg, 0, sizeof(vq->cfg));
 	vq->last_avail = vq->used_idx = vq->signalled_used = 0;
 	vq->pushed = false;
+	vq->poll_hold = false;
 	pthread_mutex_unlock(&vq->lock);
 }
 
@@ -359,6 +360,11 @@ void vq_set_notify(struct virtqueue *vq, bool on)
 
 	pthread_mutex_lock(&vq->lock);
 	if (!vq->enabled) {
+		pthread_mutex_unlock(&vq->lock);
+		return;
+	}
+	if (on && vq->poll_hold) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		pthread_mutex_unlock(&vq->lock);
 		return;
 	}

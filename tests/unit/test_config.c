@@ -492,7 +492,7 @@ static void test_schema_table(void)
 			CHECK_EQ(config_schema_check(ki, ki->def, why, sizeof(why)), 0);
 		}
 	}
-	CHECK_EQ(n, 54);
+	CHECK_EQ(n, 55);
 	CHECK(config_schema_find("vcpu.3.cpuset") != NULL);
 	CHECK(config_schema_find("vcpu.3") == NULL);
 	CHECK(config_schema_find("pci.0.0.0.device") == NULL);

@@ -96,6 +96,14 @@ static void test_direct(void)
 	CHECK_EQ(get_le16(vqdrv_p(&f.d, f.d.q[0].used)), VIRTQ_USED_F_NO_NOTIFY);
 	CHECK(!vq_enable_notify(&f.v.vq[0]));
 	CHECK_EQ(get_le16(vqdrv_p(&f.d, f.d.q[0].used)), 0);
+	/* While the device polls, "kicks on" keeps them off; reset clears it. */
+	vq_set_notify(&f.v.vq[0], false);
+	f.v.vq[0].poll_hold = true;
+	CHECK(!vq_enable_notify(&f.v.vq[0]));
+	CHECK_EQ(get_le16(vqdrv_p(&f.d, f.d.q[0].used)), VIRTQ_USED_F_NO_NOTIFY);
+	f.v.vq[0].poll_hold = false;
+	CHECK(!vq_enable_notify(&f.v.vq[0]));
+	CHECK_EQ(get_le16(vqdrv_p(&f.d, f.d.q[0].used)), 0);
 	/* Unpop gives the chain back. */
 	head = vqdrv_add(&f.d, 0, b, 2);
 	CHECK_EQ(pop(&f, 0), 1);
