@@ -116,6 +116,7 @@ struct virtqueue {
 	uint8_t *avail;
 	uint8_t *used;
 	uint16_t last_avail;    /* next avail ring entry to consume */
+	uint16_t avail_shadow;  /* avail idx as last read (entries up to it are valid) */
 	uint16_t used_idx;      /* next used ring entry to fill */
 	uint16_t signalled_used; /* used_idx when the driver was last interrupted */
 	bool pushed;            /* used entries added since last vq_notify */
@@ -164,6 +165,12 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c);
 void vq_unpop(struct virtqueue *vq, unsigned n);
 /* Return chain `head` to the driver with `len` bytes written by the device. */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
+/* The same for n chains, publishing the used index once. */
+struct vq_used_elem {
+	uint16_t head;
+	uint32_t len;
+};
+void vq_push_n(struct virtqueue *vq, const struct vq_used_elem *u, unsigned n);
 /* True if the driver wants an interrupt for what was pushed since last time. */
 bool vq_should_notify(struct virtqueue *vq);
 /* vq_should_notify() and, if so, the transport's queue interrupt. */

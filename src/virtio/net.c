@@ -49,11 +49,7 @@
 #define NET_HDR NETBE_HDR_LEN
 #define NET_RXBUF (NET_HDR + 65536 + 4096)
 #define NET_MAX_FRAMES 256 /* per fd event, for fairness */
-
-struct net_used {
-	uint16_t head;
-	uint32_t len;
-};
+#define NET_TX_BATCH 32    /* TX completions returned at once */
 
 struct net {
 	struct virtio_dev v;
@@ -72,7 +68,8 @@ struct net {
 	uint16_t mtu;
 	struct iovec rxiov[NET_QSIZE];
 	struct iovec txiov[NET_QSIZE];
-	struct net_used used[NET_QSIZE];
+	struct vq_used_elem used[NET_QSIZE];
+	struct vq_used_elem txdone[NET_TX_BATCH];
 	struct ratelimit rl;
 };
 
@@ -144,8 +141,7 @@ static bool net_deliver(struct net *sc)
 	/* num_buffers (le16 at offset 10) */
 	*nb[0] = (uint8_t)n;
 	*nb[1] = (uint8_t)(n >> 8);
-	for (unsigned i = 0; i < n; i++)
-		vq_push(vq, sc->used[i].head, sc->used[i].len);
+	vq_push_n(vq, sc->used, n);
 	return true;
 }
 
@@ -202,6 +198,7 @@ static void net_tx(struct net *sc)
 {
 	struct virtqueue *vq = &sc->v.vq[NET_TXQ];
 	struct vq_chain c = { .iov = sc->txiov, .max_iov = NET_QSIZE };
+	unsigned n = 0;
 	int rc;
 
 	if (!sc->running || sc->tx_blocked)
@@ -211,25 +208,33 @@ static void net_tx(struct net *sc)
 		while ((rc = vq_pop(vq, &c)) > 0) {
 			if (c.out_bytes < NET_HDR || c.nout == 0) {
 				log_rl(&sc->rl, LOG_WARN, "virtio-net: TX chain without header");
-				vq_push(vq, c.head, 0);
-				continue;
+				sc->txdone[n++] = (struct vq_used_elem){ c.head, 0 };
+			} else {
+				ssize_t w;
+				do {
+					w = writev(sc->fd, c.iov, (int)c.nout);
+				} while (w < 0 && errno == EINTR);
+				if (w < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+					vq_unpop(vq, 1);
+					sc->tx_blocked = true;
+					vq_push_n(vq, sc->txdone, n);
+					vq_notify(vq);
+					net_update_mask(sc);
+					return;
+				}
+				if (w < 0)
+					log_rl(&sc->rl, LOG_DEBUG, "virtio-net: backend write: %s",
+					       strerror(errno));
+				sc->txdone[n++] = (struct vq_used_elem){ c.head, 0 };
 			}
-			ssize_t w;
-			do {
-				w = writev(sc->fd, c.iov, (int)c.nout);
-			} while (w < 0 && errno == EINTR);
-			if (w < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
-				vq_unpop(vq, 1);
-				sc->tx_blocked = true;
-				vq_notify(vq);
-				net_update_mask(sc);
-				return;
+			/* Completions go back in batches (one used-index update each). */
+			if (n == NET_TX_BATCH) {
+				vq_push_n(vq, sc->txdone, n);
+				n = 0;
 			}
-			if (w < 0)
-				log_rl(&sc->rl, LOG_DEBUG, "virtio-net: backend write: %s",
-				       strerror(errno));
-			vq_push(vq, c.head, 0);
 		}
+		vq_push_n(vq, sc->txdone, n);
+		n = 0;
 		vq_notify(vq);
 		if (rc < 0)
 			return;

@@ -104,6 +104,7 @@ int vq_enable(struct virtqueue *vq, const struct guest_mem *gm,
 	vq->event_idx = event_idx;
 	vq->indirect = indirect;
 	vq->last_avail = 0;
+	vq->avail_shadow = 0;
 	vq->used_idx = 0;
 	vq->signalled_used = 0;
 	vq->pushed = false;
@@ -123,7 +124,7 @@ void vq_reset(struct virtqueue *vq)
 	vq->size = 0;
 	vq->desc = vq->avail = vq->used = NULL;
 	memset(&vq->cfg, 0, sizeof(vq->cfg));
-	vq->last_avail = vq->used_idx = vq->signalled_used = 0;
+	vq->last_avail = vq->avail_shadow = vq->used_idx = vq->signalled_used = 0;
 	vq->pushed = false;
 	vq->poll_hold = false;
 	pthread_mutex_unlock(&vq->lock);
@@ -240,13 +241,21 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c)
 	c->out_bytes = c->in_bytes = 0;
 	if (!vq->enabled || vq->broken)
 		goto out;
-	avail_idx = ld16_acq(vq->avail + AVAIL_IDX);
-	if (avail_idx == vq->last_avail)
-		goto out;
-	if ((uint16_t)(avail_idx - vq->last_avail) > vq->size) {
-		rc = vq_fail(vq, "avail index moved more than the queue size",
-			     avail_idx, vq->last_avail);
-		goto out;
+	if (vq->avail_shadow == vq->last_avail) {
+		/*
+		 * Read the driver's index only when the entries seen last time
+		 * are used up: the line it sits on is being written by the
+		 * driver on another CPU, and each read of it is a cache miss.
+		 */
+		avail_idx = ld16_acq(vq->avail + AVAIL_IDX);
+		if (avail_idx == vq->last_avail)
+			goto out;
+		if ((uint16_t)(avail_idx - vq->last_avail) > vq->size) {
+			rc = vq_fail(vq, "avail index moved more than the queue size",
+				     avail_idx, vq->last_avail);
+			goto out;
+		}
+		vq->avail_shadow = avail_idx;
 	}
 	head = ld16(vq->avail + AVAIL_RING + 2 * (vq->last_avail & (vq->size - 1)));
 	if (head >= vq->size) {
@@ -294,19 +303,36 @@ void vq_unpop(struct virtqueue *vq, unsigned n)
 
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
 {
+	struct vq_used_elem u = { head, len };
+
+	vq_push_n(vq, &u, 1);
+}
+
+void vq_push_n(struct virtqueue *vq, const struct vq_used_elem *u, unsigned n)
+{
 	uint8_t *e;
+	bool any = false;
 
 	pthread_mutex_lock(&vq->lock);
-	if (!vq->enabled || head >= vq->size) {
+	if (!vq->enabled) {
 		pthread_mutex_unlock(&vq->lock);
 		return;
 	}
-	e = vq->used + USED_RING + USED_ELEM_SIZE * (size_t)(vq->used_idx & (vq->size - 1));
-	put_le32(e, head);
-	put_le32(e + 4, len);
-	vq->used_idx++;
-	st16_rel(vq->used + USED_IDX, vq->used_idx);
-	vq->pushed = true;
+	for (unsigned i = 0; i < n; i++) {
+		if (u[i].head >= vq->size)
+			continue;
+		e = vq->used + USED_RING +
+		    USED_ELEM_SIZE * (size_t)(vq->used_idx & (vq->size - 1));
+		put_le32(e, u[i].head);
+		put_le32(e + 4, u[i].len);
+		vq->used_idx++;
+		any = true;
+	}
+	/* One index update for the batch: the driver polls that line. */
+	if (any) {
+		st16_rel(vq->used + USED_IDX, vq->used_idx);
+		vq->pushed = true;
+	}
 	pthread_mutex_unlock(&vq->lock);
 }
 
@@ -388,7 +414,8 @@ bool vq_has_avail(struct virtqueue *vq)
 
 	pthread_mutex_lock(&vq->lock);
 	r = vq->enabled && !vq->broken &&
-	    ld16_acq(vq->avail + AVAIL_IDX) != vq->last_avail;
+	    (vq->avail_shadow != vq->last_avail ||
+	     ld16_acq(vq->avail + AVAIL_IDX) != vq->last_avail);
 	pthread_mutex_unlock(&vq->lock);
 	return r;
 }
