@@ -400,8 +400,10 @@ void vq_set_notify(struct virtqueue *vq, bool on)
 			st16(vq->used + USED_RING + USED_ELEM_SIZE * (size_t)vq->size,
 			     vq->last_avail);
 	} else {
+		/* Store only a change: the driver reads this line all the time. */
 		p = vq->used + USED_FLAGS;
-		st16(p, on ? 0 : VIRTQ_USED_F_NO_NOTIFY);
+		if (ld16(p) != (on ? 0 : VIRTQ_USED_F_NO_NOTIFY))
+			st16(p, on ? 0 : VIRTQ_USED_F_NO_NOTIFY);
 	}
 	if (on)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
