@@ -38,6 +38,16 @@ struct rtc *rtc_new(struct evloop *loop, struct irq_line irq,
 void rtc_free(struct rtc *r);
 int rtc_io(void *rtc, uint64_t offset, unsigned size, bool write, uint64_t *data);
 
+/* ---- i8254 PIT: offset 0..3 = ports 0x40-0x43; port 0x61 (NMI status and
+ *      control: channel 2 gate and output, speaker data) is its own range.
+ *      Channel 0 pulses irq0; loop may be NULL (no interrupt timer). ---- */
+struct pit;
+struct pit *pit_new(struct evloop *loop, struct irq_line irq0);
+/* With the event loop stopped (or on its thread): frees its timer. */
+void pit_free(struct pit *p);
+int pit_io(void *pit, uint64_t offset, unsigned size, bool write, uint64_t *data);
+int pit_port61_io(void *pit, uint64_t offset, unsigned size, bool write, uint64_t *data);
+
 /* ---- ACPI power management: PM1a event/control, PM timer, GPE0, SMI_CMD, 0xCF9 ---- */
 struct pm;
 struct pm *pm_new(struct irq_line sci, const struct power_sink *ps);

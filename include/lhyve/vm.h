@@ -30,6 +30,7 @@ struct ev_timer;
 struct chardev;
 struct uart;
 struct rtc;
+struct pit;
 struct pm;
 struct i8042;
 struct post;
@@ -121,6 +122,7 @@ struct vm {
 	struct chardev *com_cd[4];
 	struct uart *com[4];
 	struct rtc *rtc;
+	struct pit *pit;
 	struct pm *pm;
 	struct i8042 *kbc;
 	struct post *post;

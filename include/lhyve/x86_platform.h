@@ -8,6 +8,8 @@
 /* ---- I/O ports ---- */
 #define PLAT_PIC_MASTER 0x20
 #define PLAT_PIT 0x40
+#define PLAT_PIT_LEN 4
+#define PLAT_NMI_SC 0x61 /* NMI status and control: PIT channel 2 gate/output */
 #define PLAT_I8042_DATA 0x60
 #define PLAT_I8042_CMD 0x64 /* write 0xFE: pulse reset line */
 #define PLAT_RTC 0x70       /* index 0x70, data 0x71 */

@@ -165,7 +165,7 @@ static int setup_com(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-/* The i8042 model takes offsets from 0x60; port 0x61 belongs to the PIT. */
+/* The i8042 model takes offsets from 0x60; port 0x61 belongs to the PIT model. */
 static int kbd_data_io(void *k, uint64_t offset, unsigned size, bool write, uint64_t *data)
 {
 	return i8042_io(k, offset, size, write, data);
@@ -185,15 +185,19 @@ static int setup_chips(struct vm *vm, char *err, size_t errlen)
 	config_get_bool(vm->cfg, "rtc.use_localtime", true, &rp.localtime);
 	irq_line_init(&irq, &vm->irqchip, PLAT_IRQ_RTC);
 	vm->rtc = rtc_new(vm->loop, irq, &rp);
+	irq_line_init(&irq, &vm->irqchip, PLAT_IRQ_PIT);
+	vm->pit = pit_new(vm->loop, irq);
 	irq_line_init(&irq, &vm->irqchip, PLAT_IRQ_SCI);
 	vm->pm = pm_new(irq, &vm->power);
 	vm->kbc = i8042_new(&vm->power);
 	vm->post = post_new();
-	if (!vm->rtc || !vm->pm || !vm->kbc || !vm->post) {
+	if (!vm->rtc || !vm->pit || !vm->pm || !vm->kbc || !vm->post) {
 		snprintf(err, errlen, "cannot create platform devices: out of memory");
 		return -ENOMEM;
 	}
 	if ((rc = reg_pio(vm, PLAT_RTC, 2, rtc_io, vm->rtc, "rtc", err, errlen)) < 0 ||
+	    (rc = reg_pio(vm, PLAT_PIT, PLAT_PIT_LEN, pit_io, vm->pit, "pit", err, errlen)) < 0 ||
+	    (rc = reg_pio(vm, PLAT_NMI_SC, 1, pit_port61_io, vm->pit, "nmi-sc", err, errlen)) < 0 ||
 	    (rc = reg_pio(vm, PLAT_I8042_DATA, 1, kbd_data_io, vm->kbc, "i8042-data", err, errlen)) < 0 ||
 	    (rc = reg_pio(vm, PLAT_I8042_CMD, 1, kbd_cmd_io, vm->kbc, "i8042-cmd", err, errlen)) < 0 ||
 	    (rc = reg_pio(vm, PLAT_POST, 1, post_io, vm->post, "post", err, errlen)) < 0 ||
@@ -387,11 +391,13 @@ void machine_fini(struct vm *vm)
 		vm->com_cd[i] = NULL;
 	}
 	rtc_free(vm->rtc);
+	pit_free(vm->pit);
 	pm_free(vm->pm);
 	i8042_free(vm->kbc);
 	post_free(vm->post);
 	pci_bus_free(vm->pci);
 	vm->rtc = NULL;
+	vm->pit = NULL;
 	vm->pm = NULL;
 	vm->kbc = NULL;
 	vm->post = NULL;

@@ -206,7 +206,7 @@ static void reg_remove_all(const char *dir, const char *known)
 	struct dirent *de;
 	char path[PATH_MAX];
 
-	reg_remove_runtime(dir, known);
+	reg_unlink_published(dir, known); /* the runtime files go with the rest */
 	d = opendir(dir);
 	if (!d)
 		return;
@@ -421,8 +421,8 @@ void registry_release(struct registry *r)
 {
 	if (!r)
 		return;
-	reg_remove_runtime(r->dir, reg_known_consoles(r));
 	if (reg_has_bootspec(r->dir)) {
+		reg_remove_runtime(r->dir, reg_known_consoles(r));
 		if (ftruncate(r->lockfd, 0) < 0) {
 			/* harmless: the pid is only read while the lock is held */
 		}

@@ -167,8 +167,30 @@ int vm_create(struct vm *vm, struct config *cfg, char *err, size_t errlen)
 	return irq_setup(vm, err, errlen);
 }
 
+/*
+ * Delete the guest RAM slots (no vCPU runs any more). Besides the order
+ * (the slots go before their memory), this makes process exit faster: KVM
+ * frees the device tables it replaced at setup (KVM_CREATE_IRQCHIP, ioeventfds)
+ * after a normal SRCU grace period, and closing a VM younger than that
+ * (~15 ms on a HZ=250 host) waits for it; a slot deletion asks for an
+ * expedited one, which ends it within a few milliseconds.
+ */
+/* Slot i holds region i (map_ram in vm_create). */
+static void vm_delete_slots(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->mem.nregions && vm->vm_fd >= 0; i++) {
+		struct kvm_userspace_memory_region r = {
+			.slot = i, .guest_phys_addr = vm->mem.region[i].gpa, .memory_size = 0,
+			.userspace_addr = (uint64_t)(uintptr_t)vm->mem.region[i].hva,
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+			log_debug("deleting memory slot %u: %s", i, strerror(errno));
+	}
+}
+
 void vm_destroy(struct vm *vm)
 {
+	vm_delete_slots(vm);
 	for (unsigned i = 0; i < vm->mem.nregions; i++)
 		munmap(vm->mem.region[i].hva, vm->mem.region[i].size);
 	vm->mem.nregions = 0;

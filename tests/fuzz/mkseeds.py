@@ -223,6 +223,15 @@ out('pm', 'acpi', u8(4 | 0x80) + u8(0) + u8(0) + u32(0xf0) + u8(2) + u8(0) + u8(
     u8(0x80) + u8(2) + u8(1) + u32(0x100) + u8(0xff) + u8(0) + u8(0) + u8(1) + u32(0) +
     u8(1 | 0x80) + u8(0) + u8(1) + u32(0x3c01) + u8(5 | 0x80) + u8(0) + u8(0) + u32(6))
 out('i8042', 'reset', u8(1) + u8(0) + u8(0) + u8(0) + u8(3) + u8(0xfe))
+# PIT: [op][value]; op%4: 0 = port 0x40+((op>>2)&3) (write if op&0x10),
+# 1 = port 0x61, 3 = poll the loop. Channel 0 rate generator, channel 2
+# gated one-shot read through port 0x61, read-back, counter latch.
+pit = lambda port, val, write=True: u8(((port & 3) << 2) | (0x10 if write else 0)) + u8(val)
+out('pit', 'modes',
+    pit(3, 0x34) + pit(0, 0x02) + pit(0, 0x00) + u8(3) + u8(0) +
+    pit(3, 0xb0) + pit(2, 0x10) + pit(2, 0x00) + u8(0x11) + u8(1) + u8(1) + u8(0) +
+    pit(3, 0xe2) + pit(0, 0, False) + pit(0, 0, False) + pit(0, 0, False) +
+    pit(3, 0x00) + pit(0, 0, False) + pit(0, 0, False) + u8(3) + u8(0))
 
 # ---------------------------------------------------------------- loaders
 # [flags][cmdline len][cmdline][initrd len u16][initrd][kernel]

@@ -18,6 +18,7 @@
 #include "../fuzz/fuzz_i8042.c"
 #include "../fuzz/fuzz_multiboot.c"
 #include "../fuzz/fuzz_pci.c"
+#include "../fuzz/fuzz_pit.c"
 #include "../fuzz/fuzz_pm.c"
 #include "../fuzz/fuzz_pvh.c"
 #include "../fuzz/fuzz_rtc.c"
@@ -40,6 +41,7 @@ static const struct {
 	{ "i8042", fuzz_i8042 },
 	{ "multiboot", fuzz_multiboot },
 	{ "pci", fuzz_pci },
+	{ "pit", fuzz_pit },
 	{ "pm", fuzz_pm },
 	{ "pvh", fuzz_pvh },
 	{ "rtc", fuzz_rtc },
