@@ -1,14 +1,14 @@
 /*
  * The control-socket protocol (src/ctl/ctl.c) over a real UNIX socket in
  * the harness's temporary directory, served by ctl_start() on a fake
- * struct vm (two vCPUs whose threads never run, COM1 on pipes: the same
- * fixture as tests/unit/test_ctl.c). The input is a stream of client
- * actions: send bytes, poll the server, read replies, hang up and
- * reconnect. Single-threaded: the event loop is polled, never waited on.
+ * struct vm (tests/unit/ctl_fake_vm.h, shared with tests/unit/test_ctl.c).
+ * The input is a stream of client actions: send bytes, poll the server,
+ * read replies, hang up and reconnect. Single-threaded: the event loop is polled, never waited on.
  */
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include "ctl_fake_vm.h"
 #include "fuzz.h"
 #include "lhyve/chardev.h"
 #include "lhyve/ctl.h"
@@ -32,26 +32,11 @@ static void fz_ctl_setup(struct fz_ctl_fx *f)
 
 	memset(f, 0, sizeof(*f));
 	snprintf(f->path, sizeof(f->path), "%s/ctl.sock", fz_tmpdir());
-	f->vm.name = "fuzz";
-	f->vm.loop = evloop_new();
-	f->vm.ncpus = 2;
-	f->vm.ram_size = 64ULL << 20;
-	f->vm.vcpus = f->vcpus;
-	pthread_mutex_init(&f->vm.stop_lock, NULL);
-	for (unsigned i = 0; i < 2; i++) {
-		f->vcpus[i].vm = &f->vm;
-		f->vcpus[i].id = i;
-		f->vcpus[i].fd = -1;
-		pthread_mutex_init(&f->vcpus[i].call_lock, NULL);
-		pthread_cond_init(&f->vcpus[i].call_cond, NULL);
+	if (ctl_fake_vm_init(&f->vm, f->vcpus, f->com_in, f->com_out, "fuzz", O_NONBLOCK, err,
+			     sizeof(err)) < 0) {
+		fprintf(stderr, "fake vm: %s\n", err);
+		abort();
 	}
-	if (!f->vm.loop || pipe2(f->com_in, O_CLOEXEC) < 0 ||
-	    pipe2(f->com_out, O_CLOEXEC | O_NONBLOCK) < 0)
-		abort();
-	f->vm.com_cd[0] = chardev_open_fds(f->com_in[0], f->com_out[1], f->vm.loop, err,
-					   sizeof(err));
-	if (!f->vm.com_cd[0])
-		abort();
 	f->ctl = ctl_start(&f->vm, f->path, err, sizeof(err));
 	if (!f->ctl) {
 		fprintf(stderr, "ctl_start: %s\n", err);
@@ -68,15 +53,7 @@ static void fz_ctl_teardown(struct fz_ctl_fx *f)
 			close(f->cli[i]);
 	evloop_run_once(f->vm.loop, 0); /* let the server see the hang-ups */
 	ctl_stop(f->ctl);
-	chardev_close(f->vm.com_cd[0]);
-	close(f->com_in[1]);
-	close(f->com_out[0]);
-	evloop_free(f->vm.loop);
-	for (unsigned i = 0; i < 2; i++) {
-		pthread_mutex_destroy(&f->vcpus[i].call_lock);
-		pthread_cond_destroy(&f->vcpus[i].call_cond);
-	}
-	pthread_mutex_destroy(&f->vm.stop_lock);
+	ctl_fake_vm_fini(&f->vm, f->vcpus, f->com_in, f->com_out);
 }
 
 static void fz_ctl_poll(struct fz_ctl_fx *f)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "ctl_fake_vm.h"
 #include "lhyve/chardev.h"
 #include "lhyve/ctl.h"
 #include "lhyve/event.h"
@@ -42,24 +43,10 @@ static void fx_init(struct fixture *f)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/lhyve-test-ctl.XXXXXX");
 	CHECK(mkdtemp(f->dir) != NULL);
 	snprintf(f->path, sizeof(f->path), "%s/ctl.sock", f->dir);
-	f->vm.name = "unit";
-	f->vm.loop = evloop_new();
-	f->vm.ncpus = 2;
-	f->vm.ram_size = 64ULL << 20;
-	f->vm.vcpus = f->vcpus;
-	pthread_mutex_init(&f->vm.stop_lock, NULL);
-	for (unsigned i = 0; i < 2; i++) {
-		f->vcpus[i].vm = &f->vm;
-		f->vcpus[i].id = i;
-		f->vcpus[i].fd = -1;
+	CHECK_EQ(ctl_fake_vm_init(&f->vm, f->vcpus, f->com_in, f->com_out, "unit", 0, err,
+				  sizeof(err)), 0);
+	for (unsigned i = 0; i < 2; i++)
 		f->vcpus[i].stats[VCPU_STAT_IO] = 100 + i;
-		pthread_mutex_init(&f->vcpus[i].call_lock, NULL);
-		pthread_cond_init(&f->vcpus[i].call_cond, NULL);
-	}
-	CHECK(pipe(f->com_in) == 0 && pipe(f->com_out) == 0);
-	f->vm.com_cd[0] = chardev_open_fds(f->com_in[0], f->com_out[1], f->vm.loop, err,
-					   sizeof(err));
-	CHECK(f->vm.com_cd[0] != NULL);
 	f->ctl = ctl_start(&f->vm, f->path, err, sizeof(err));
 	CHECK(f->ctl != NULL);
 	if (!f->ctl)
@@ -73,10 +60,7 @@ static void fx_fini(struct fixture *f)
 	pthread_join(f->thread, NULL);
 	ctl_stop(f->ctl);
 	CHECK(access(f->path, F_OK) < 0);
-	chardev_close(f->vm.com_cd[0]);
-	close(f->com_in[1]);
-	close(f->com_out[0]);
-	evloop_free(f->vm.loop);
+	ctl_fake_vm_fini(&f->vm, f->vcpus, f->com_in, f->com_out);
 	rmdir(f->dir);
 }
 
