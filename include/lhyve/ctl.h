@@ -22,6 +22,7 @@
 
 #define CTL_REQ_MAX 256
 #define CTL_MAX_CONNS 16
+#define CTL_BACKLOG 64 /* listen backlog: bursts of clients wait here */
 #define CTL_BODY_MAX (1024 * 1024)
 
 struct ctl;

@@ -487,16 +487,16 @@ static void ctl_conn_cb(void *opaque, uint32_t events)
 	ctl_conn_watch(cn);
 }
 
-static void ctl_accept_cb(void *opaque, uint32_t events)
+/* Take one pending connection; false when there is none left. */
+static bool ctl_accept_one(struct ctl *c)
 {
-	struct ctl *c = opaque;
 	struct ctl_conn *cn;
 	int fd = accept4(c->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			log_rl(&c->rl, LOG_WARN, "control socket: accept: %s", strerror(errno));
-		return;
+		return false;
 	}
 	if (c->nconns >= CTL_MAX_CONNS) {
 		static const char busy[] = "ERR 16 too many control connections\n";
@@ -504,24 +504,38 @@ static void ctl_accept_cb(void *opaque, uint32_t events)
 			/* nothing more to tell this client */
 		}
 		close(fd);
-		return;
+		return true;
 	}
 	cn = calloc(1, sizeof(*cn));
 	if (!cn) {
 		close(fd);
-		return;
+		return true;
 	}
 	cn->ctl = c;
 	cn->fd = fd;
 	if (ev_add_fd(c->loop, fd, EPOLLIN, ctl_conn_cb, cn) < 0) {
 		close(fd);
 		free(cn);
-		return;
+		return true;
 	}
 	cn->events = EPOLLIN;
 	cn->next = c->conns;
 	c->conns = cn;
 	c->nconns++;
+	return true;
+}
+
+/*
+ * Drain the accept queue (bounded, for fairness): a burst of clients must
+ * not overflow the listen backlog while the loop is busy, which a client
+ * sees as a refused connect (EAGAIN on a non-blocking UNIX socket).
+ */
+static void ctl_accept_cb(void *opaque, uint32_t events)
+{
+	struct ctl *c = opaque;
+
+	for (unsigned i = 0; i < 64 && ctl_accept_one(c); i++)
+		;
 }
 
 /* Bind, falling back to /proc/self/fd/N/name for paths longer than sun_path. */
@@ -580,7 +594,7 @@ struct ctl *ctl_start(struct vm *vm, const char *path, char *err, size_t errlen)
 		goto err_close;
 	}
 	chmod(path, 0600);
-	if (listen(c->lfd, 8) < 0) {
+	if (listen(c->lfd, CTL_BACKLOG) < 0) {
 		snprintf(err, errlen, "control socket %s: listen: %s", path, strerror(errno));
 		goto err_unlink;
 	}

@@ -185,7 +185,9 @@ static void test_abuse(void)
 	fd = fx_conn(&f);
 	send(fd, "stats\nstats\nstats\n", 18, MSG_NOSIGNAL);
 	close(fd);
-	/* More clients than the server keeps: the extras are told and closed. */
+	/* More clients than the server keeps: the extras are told and closed
+	 * (after the server saw the two hang-ups above). */
+	usleep(200000);
 	for (int i = 0; i < 24; i++)
 		fds[i] = fx_conn(&f);
 	usleep(200000);
