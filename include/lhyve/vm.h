@@ -43,6 +43,7 @@ enum vcpu_exit_stat {
 	VCPU_STAT_MSR,
 	VCPU_STAT_INTR,
 	VCPU_STAT_HLT,
+	VCPU_STAT_EOI,
 	VCPU_STAT_SHUTDOWN,
 	VCPU_STAT_INTERNAL,
 	VCPU_STAT_FIXUP,
@@ -93,6 +94,10 @@ struct vcpu_state {
 
 extern const char *const vcpu_stat_names[VCPU_STAT_MAX];
 
+struct ioapic;
+struct pic;
+struct irq_routes;
+
 struct vm {
 	struct config *cfg;
 	const char *name;
@@ -104,6 +109,9 @@ struct vm {
 	struct vcpu *vcpus;
 	struct bus pio, mmio;
 	struct irq_chip irqchip;
+	struct ioapic *ioapic;  /* userspace IOAPIC and 8259 pair (split irqchip) */
+	struct pic *pic;
+	struct irq_routes *routes; /* KVM GSI routes mirroring the IOAPIC (irq.c) */
 	struct power_sink power;
 	struct evloop *loop;
 	struct ev_timer *halt_timer;
@@ -163,6 +171,10 @@ int vcpu_max_supported(struct vm *vm);
 
 /* core/irq.c */
 int irq_setup(struct vm *vm, char *err, size_t errlen);
+/* Free the userspace interrupt controllers (after the vCPUs stopped). */
+void irq_fini(struct vm *vm);
+/* Kick one vCPU out of KVM_RUN (any thread). */
+void vcpu_kick(struct vcpu *v);
 /* KVM ioeventfd (struct pci_host.ioeventfd). */
 int vm_ioeventfd(void *vm, uint64_t addr, unsigned len, bool pio, int fd, bool assign);
 

@@ -6,7 +6,9 @@
 #define LHYVE_X86_PLATFORM_H
 
 /* ---- I/O ports ---- */
-#define PLAT_PIC_MASTER 0x20
+#define PLAT_PIC_MASTER 0x20 /* 8259 pairs: 2 ports each */
+#define PLAT_PIC_SLAVE 0xA0
+#define PLAT_ELCR 0x4D0       /* edge/level control, 2 ports */
 #define PLAT_PIT 0x40
 #define PLAT_PIT_LEN 4
 #define PLAT_NMI_SC 0x61 /* NMI status and control: PIT channel 2 gate/output */
@@ -41,6 +43,7 @@ static const unsigned char plat_com_irq[4] = { 4, 3, 4, 3 };
 
 /* ---- MMIO ---- */
 #define PLAT_IOAPIC_BASE 0xFEC00000ULL
+#define PLAT_IOAPIC_LEN 0x1000ULL
 #define PLAT_LAPIC_BASE 0xFEE00000ULL
 #define PLAT_HPET_BASE 0xFED00000ULL
 #define PLAT_PCI_MMIO_BASE 0xC0000000ULL /* 32-bit PCI hole start (= lowmem limit) */

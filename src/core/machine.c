@@ -12,8 +12,10 @@
 #include "lhyve/chardev.h"
 #include "lhyve/config.h"
 #include "lhyve/hw.h"
+#include "lhyve/ioapic.h"
 #include "lhyve/log.h"
 #include "lhyve/pci.h"
+#include "lhyve/pic.h"
 #include "lhyve/vm.h"
 #include "lhyve/x86_platform.h"
 
@@ -205,9 +207,17 @@ static int setup_chips(struct vm *vm, char *err, size_t errlen)
 	    (rc = reg_pio(vm, PLAT_PM1A_EVT, PLAT_PM1A_EVT_LEN, pm_evt_io, vm->pm, "pm1a-evt", err, errlen)) < 0 ||
 	    (rc = reg_pio(vm, PLAT_PM1A_CNT, PLAT_PM1A_CNT_LEN, pm_cnt_io, vm->pm, "pm1a-cnt", err, errlen)) < 0 ||
 	    (rc = reg_pio(vm, PLAT_PM_TMR, PLAT_PM_TMR_LEN, pm_tmr_io, vm->pm, "pm-tmr", err, errlen)) < 0 ||
-	    (rc = reg_pio(vm, PLAT_GPE0, PLAT_GPE0_LEN, pm_gpe_io, vm->pm, "gpe0", err, errlen)) < 0)
+	    (rc = reg_pio(vm, PLAT_GPE0, PLAT_GPE0_LEN, pm_gpe_io, vm->pm, "gpe0", err, errlen)) < 0 ||
+	    (rc = reg_pio(vm, PLAT_PIC_MASTER, 2, pic_master_io, vm->pic, "pic-master", err, errlen)) < 0 ||
+	    (rc = reg_pio(vm, PLAT_PIC_SLAVE, 2, pic_slave_io, vm->pic, "pic-slave", err, errlen)) < 0 ||
+	    (rc = reg_pio(vm, PLAT_ELCR, 2, pic_elcr_io, vm->pic, "elcr", err, errlen)) < 0)
 		return rc;
-	return 0;
+	rc = bus_register(&vm->mmio, PLAT_IOAPIC_BASE, PLAT_IOAPIC_LEN, ioapic_mmio, vm->ioapic,
+			  "ioapic");
+	if (rc < 0)
+		snprintf(err, errlen, "cannot register the IOAPIC at 0x%llx: %s",
+			 (unsigned long long)PLAT_IOAPIC_BASE, strerror(-rc));
+	return rc;
 }
 
 /* Hash for the default UUID (stable per host name + VM name). */

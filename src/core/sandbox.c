@@ -292,9 +292,13 @@ static const unsigned long sb_ioctls[] = {
 	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_GET_FPU,
 	KVM_SET_FPU, KVM_GET_XSAVE, KVM_GET_MP_STATE, KVM_GET_DEBUGREGS, KVM_GET_VCPU_EVENTS,
 	KVM_SET_VCPU_EVENTS, KVM_TRANSLATE, KVM_NMI,
+	/* the 8259's vector into the boot vCPU (split irqchip) */
+	KVM_INTERRUPT,
 	/* VM: interrupts from devices, ioeventfds when the guest moves a BAR;
 	 * memory slots deleted at exit, before the VM is closed (vm_destroy) */
-	KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_IOEVENTFD, KVM_SET_USER_MEMORY_REGION,
+	KVM_SIGNAL_MSI, KVM_IOEVENTFD, KVM_SET_USER_MEMORY_REGION,
+	/* IOAPIC redirection entries mirrored as MSI routes (EOI exits) */
+	KVM_SET_GSI_ROUTING,
 	/* tap: the offloads the guest negotiated */
 	TUNSETOFFLOAD,
 	/* terminals: isatty/tcgetattr, raw mode and its restore */

@@ -19,7 +19,9 @@
 #include "lhyve/config.h"
 #include "lhyve/event.h"
 #include "lhyve/fixup.h"
+#include "lhyve/ioapic.h"
 #include "lhyve/log.h"
+#include "lhyve/pic.h"
 #include "lhyve/vm.h"
 
 #define SIG_VCPU_KICK SIGUSR1
@@ -33,6 +35,7 @@ const char *const vcpu_stat_names[VCPU_STAT_MAX] = {
 	[VCPU_STAT_MSR] = "exits: unknown MSR",
 	[VCPU_STAT_INTR] = "exits: interrupted (kicks, signals)",
 	[VCPU_STAT_HLT] = "exits: HLT",
+	[VCPU_STAT_EOI] = "exits: EOI of a level-triggered IOAPIC interrupt",
 	[VCPU_STAT_SHUTDOWN] = "exits: shutdown (triple fault)",
 	[VCPU_STAT_INTERNAL] = "exits: internal error",
 	[VCPU_STAT_FIXUP] = "instructions completed for the host emulator (INT3, CLAC/STAC, FWAIT, POPCNT, LDMXCSR/STMXCSR)",
@@ -295,6 +298,35 @@ int vcpu_inject_nmi(struct vcpu *v)
 	return rc ? rc : nrc;
 }
 
+/*
+ * The 8259 pair's output goes to the boot vCPU's LINT0 (ExtINT): when the
+ * PIC has an interrupt and the vCPU can take one, acknowledge it at the PIC
+ * (INTA) and hand the vector to KVM; otherwise ask KVM to exit as soon as
+ * it can (KVM_EXIT_IRQ_WINDOW_OPEN).
+ */
+static void pic_inject(struct vcpu *v, struct kvm_run *run)
+{
+	struct pic *pic = v->vm->pic;
+
+	if (!pic || v->id != 0 || !pic_intr(pic)) {
+		run->request_interrupt_window = 0;
+		return;
+	}
+	if (run->ready_for_interrupt_injection) {
+		int vec = pic_intack(pic);
+
+		if (vec >= 0) {
+			struct kvm_interrupt irq = { .irq = (uint32_t)vec };
+			if (ioctl(v->fd, KVM_INTERRUPT, &irq) < 0)
+				log_debug("vcpu %u: KVM_INTERRUPT %d: %s", v->id, vec,
+					  strerror(errno));
+		}
+		run->request_interrupt_window = pic_intr(pic);
+	} else {
+		run->request_interrupt_window = 1;
+	}
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -317,6 +349,7 @@ static void *vcpu_thread(void *arg)
 			halt_check(v);
 		if (__atomic_load_n(&v->call_fn, __ATOMIC_ACQUIRE))
 			serve_call(v);
+		pic_inject(v, run);
 		int rc = ioctl(v->fd, KVM_RUN, 0);
 		if (rc < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -347,6 +380,13 @@ static void *vcpu_thread(void *arg)
 		case KVM_EXIT_HLT:
 			v->stats[VCPU_STAT_HLT]++;
 			break;
+		case KVM_EXIT_IOAPIC_EOI:
+			/* The LAPIC took an EOI for a level-triggered IOAPIC vector. */
+			v->stats[VCPU_STAT_EOI]++;
+			ioapic_eoi(v->vm->ioapic, run->eoi.vector);
+			break;
+		case KVM_EXIT_IRQ_WINDOW_OPEN:
+			break; /* pic_inject() runs before the next entry */
 		case KVM_EXIT_SHUTDOWN:
 			v->stats[VCPU_STAT_SHUTDOWN]++;
 			log_info("vcpu %u: triple fault", v->id);
@@ -432,6 +472,14 @@ int vcpu_start_all(struct vm *vm, char *err, size_t errlen)
 		pin_thread(vm, v);
 	}
 	return 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	if (v->run)
+		vrun(v)->immediate_exit = 1;
+	if (__atomic_load_n(&v->thread_started, __ATOMIC_ACQUIRE))
+		pthread_kill(v->thread, SIG_VCPU_KICK);
 }
 
 void vcpu_kick_all(struct vm *vm)

@@ -102,8 +102,10 @@ int vm_create(struct vm *vm, struct config *cfg, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) <= 0 ||
+	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SPLIT_IRQCHIP) <= 0 ||
 	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0) {
-		snprintf(err, errlen, "/dev/kvm: the in-kernel irqchip or user memory is not supported");
+		snprintf(err, errlen,
+			 "/dev/kvm: the in-kernel local APIC (split irqchip) or user memory is not supported");
 		return -ENOTSUP;
 	}
 	vm->vcpu_mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -191,6 +193,7 @@ static void vm_delete_slots(struct vm *vm)
 void vm_destroy(struct vm *vm)
 {
 	vm_delete_slots(vm);
+	irq_fini(vm);
 	for (unsigned i = 0; i < vm->mem.nregions; i++)
 		munmap(vm->mem.region[i].hva, vm->mem.region[i].size);
 	vm->mem.nregions = 0;

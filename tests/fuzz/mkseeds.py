@@ -350,3 +350,13 @@ out('ctl', 'commands', u8(0) + u16(5) + b'help\n' + u8(2) + u8(0) + u8(2) + u8(1
 out('ctl', 'stop', u8(2) + u8(9) + u8(2) + u8(0))
 
 print('seeds written to', os.path.join(HERE, 'corpus'))
+
+pic = lambda t, off, val, write=True: u8(t | (off << 3) | (0x10 if write else 0)) + u8(val)
+out('pic', 'init',
+    pic(0, 0, 0x11) + pic(0, 1, 0x20) + pic(0, 1, 0x04) + pic(0, 1, 0x01) + pic(0, 1, 0x00) +
+    pic(1, 0, 0x11) + pic(1, 1, 0x28) + pic(1, 1, 0x02) + pic(1, 1, 0x01) + pic(1, 1, 0x00) +
+    pic(2, 1, 0x02) + u8(7) + u8(7 | 4 << 3) + u8(7 | 12 << 3) + u8(5) +
+    pic(0, 0, 0x0B) + pic(0, 0, 0, False) + pic(0, 0, 0x20) + u8(5) + u8(6) +
+    u8(4 | 9 << 3) + u8(1) + u8(5) + pic(1, 0, 0x20) + pic(0, 0, 0x20) + u8(4 | 9 << 3) + u8(0) +
+    pic(0, 0, 0x0C) + pic(0, 0, 0, False) + pic(0, 0, 0x60) + pic(0, 0, 0xA0) +
+    u8(0x83) + u8(0) + u8(1) + (0x0f20).to_bytes(8, 'little'))

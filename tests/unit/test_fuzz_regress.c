@@ -16,8 +16,10 @@
 #include "../fuzz/fuzz_config.c"
 #include "../fuzz/fuzz_ctl.c"
 #include "../fuzz/fuzz_i8042.c"
+#include "../fuzz/fuzz_ioapic.c"
 #include "../fuzz/fuzz_multiboot.c"
 #include "../fuzz/fuzz_pci.c"
+#include "../fuzz/fuzz_pic.c"
 #include "../fuzz/fuzz_pit.c"
 #include "../fuzz/fuzz_pm.c"
 #include "../fuzz/fuzz_pvh.c"
@@ -39,8 +41,10 @@ static const struct {
 	{ "config", fuzz_config },
 	{ "ctl", fuzz_ctl },
 	{ "i8042", fuzz_i8042 },
+	{ "ioapic", fuzz_ioapic },
 	{ "multiboot", fuzz_multiboot },
 	{ "pci", fuzz_pci },
+	{ "pic", fuzz_pic },
 	{ "pit", fuzz_pit },
 	{ "pm", fuzz_pm },
 	{ "pvh", fuzz_pvh },
