@@ -1,6 +1,6 @@
 /*
- * Interrupt-driven tests: COM1 receive through the IOAPIC, PIT and LAPIC
- * timers, and the ACPI power button (SCI). Handler state lives in one
+ * Interrupt-driven tests: COM1 receive through the IOAPIC, PIT (through the
+ * IOAPIC and through the 8259 pair) and LAPIC timers, and the ACPI power button (SCI). Handler state lives in one
  * static struct per test file; it is written only by the BSP's handlers
  * and read by the BSP's main loop (volatile, no other CPU involved).
  */
@@ -110,6 +110,11 @@ static void eoi_handler(struct intr_frame *f, unsigned vec)
 	lapic_eoi();
 }
 
+static void pic_eoi_handler(struct intr_frame *f, unsigned vec)
+{
+	outb(0x20, 0x20); /* non-specific EOI to the master 8259 */
+}
+
 void test_timers(void)
 {
 	struct rt *rt = rt_state();
@@ -133,6 +138,17 @@ void test_timers(void)
 		bad = 1;
 	}
 	ioapic_mask(gsi);
+
+	/* The same PIT through the 8259 pair: IRQ 0 -> ExtINT on the BSP's LINT0. */
+	intr_set_handler(VEC_PIC_BASE, pic_eoi_handler);
+	outb(0x21, 0xFE); /* unmask IRQ 0 at the master */
+	if (wait_count(&rt->irq_count[VEC_PIC_BASE], 5, 5000) == 0) {
+		printf("8259 ok (%u ticks)\n", rt->irq_count[VEC_PIC_BASE]);
+	} else {
+		printf("8259 FAIL (%u ticks)\n", rt->irq_count[VEC_PIC_BASE]);
+		bad = 1;
+	}
+	outb(0x21, 0xFF);
 
 	intr_set_handler(VEC_LAPIC_TIMER, eoi_handler);
 	lapic_write(LAPIC_TIMER_DIV, 0x3);     /* divide by 16 */

@@ -8,7 +8,7 @@ void test_poweroff(void);          /* S5, never returns */
 void test_serial(void);            /* COM1 IRQ-driven RX echo, COM2 output */
 void test_smp(void);               /* INIT-SIPI-SIPI every MADT CPU, CPUID topology */
 void test_rtc(void);               /* print RTC date/time */
-void test_timers(void);            /* PIT via IOAPIC, LAPIC timer */
+void test_timers(void);            /* PIT via IOAPIC and 8259, LAPIC timer */
 void test_sigterm(void);           /* ACPI mode, power button SCI -> S5 */
 void test_sigterm_noacpi(void);    /* wait forever without ACPI */
 void test_nmi(void);               /* print each NMI (bhyvectl --inject-nmi) */
