@@ -14,7 +14,7 @@ BENCH_GUEST_OBJS := $(filter-out %/virtio/vmain.o %/virtio/vt_pci.o %/virtio/vt_
 	%/virtio/vt_bad.o,$(GUEST_OBJS64P)) \
 	$(patsubst tests/guest/%.c,$(GUEST_OUT)/obj64p/%.o,$(BENCH_GUEST_SRCS))
 BENCH_BINS := $(BENCH_OUT)/bench64-pvh.elf $(BENCH_OUT)/tiny.elf \
-	$(BENCH_OUT)/kvmfloor $(BENCH_OUT)/netload
+	$(BENCH_OUT)/kvmfloor $(BENCH_OUT)/netload $(BENCH_OUT)/tapfloor
 BENCH_ARGS ?=
 BENCH_ONLY ?=
 BENCH_RUNS ?=
@@ -42,6 +42,10 @@ $(BENCH_OUT)/tiny.elf: bench/tiny.S
 		-Wl,-e,tiny_entry -o $@ $<
 
 $(BENCH_OUT)/kvmfloor: bench/kvmfloor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+$(BENCH_OUT)/tapfloor: bench/tapfloor.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 

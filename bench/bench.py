@@ -456,6 +456,10 @@ def b_net(tab, runs):
                              ("qemu-pc", qemu_cmd(C.g64, cl, machine="pc", devs=[
                                  "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no,vhost=off" % tap,
                                  "-device", "virtio-net-pci,netdev=n0,disable-legacy=on,romfile="]))]
+                    if size != "tso":
+                        # the bare tap floor: the same frames, no guest
+                        cands.append(("floor (bare tap)",
+                                      [C.tapfloor, d, tap, str(size), str(ms)]))
                     load = ([C.netload, "--tso", tap, str(TSO_FRAME)] if size == "tso" else
                             [C.netload, tap, str(size)]) + [str(ms / 1000 + 3)]
                     for c, cmd in cands:
@@ -507,7 +511,10 @@ def b_net(tab, runs):
                     "4 KiB buffers; the harness checks the tap counters for whole 64 KiB "
                     "frames. Gbit/s counts Ethernet frame bytes. The tap is created and "
                     "brought up by the harness before the VMM attaches. QEMU: `-netdev "
-                    "tap,vhost=off` + `virtio-net-pci`." % TSO_FRAME)
+                    "tap,vhost=off` + `virtio-net-pci`. The floor is `bench/tapfloor.c`: "
+                    "the same frames written to (one `writev` each) or read from (one "
+                    "`read` each) the same kind of tap by a bare program, no guest; "
+                    "ratio: lhyve / floor." % TSO_FRAME)
         tab.row("guest → host 64-byte frames", "kpps", vals["net-tx-64"], "high")
         tab.row("guest → host 1514-byte frames", "Gbit/s", vals["net-tx-1500"], "high")
         tab.row("guest → host 64 KiB TSO", "Gbit/s", vals["net-tx-tso"], "high")
@@ -551,6 +558,7 @@ def main():
     b = os.path.join(ROOT, args.build) if not os.path.isabs(args.build) else args.build
     C.bhyve, C.floor = os.path.join(b, "bhyve"), os.path.join(b, "bench/kvmfloor")
     C.netload = os.path.join(b, "bench/netload")
+    C.tapfloor = os.path.join(b, "bench/tapfloor")
     C.tiny, C.g64 = os.path.join(b, "bench/tiny.elf"), os.path.join(b, "bench/bench64-pvh.elf")
     C.seq = 0
     # Registry entries on tmpfs (like /run/bhyve on a usual host): the VMM,
