@@ -171,7 +171,9 @@ int vcpu_max_supported(struct vm *vm);
 
 /* core/irq.c */
 int irq_setup(struct vm *vm, char *err, size_t errlen);
-/* Free the userspace interrupt controllers (after the vCPUs stopped). */
+/* The userspace IOAPIC and 8259 pair (after the topology is known). */
+int irq_chips_init(struct vm *vm, char *err, size_t errlen);
+/* Free them (after the vCPUs stopped). */
 void irq_fini(struct vm *vm);
 /* Kick one vCPU out of KVM_RUN (any thread). */
 void vcpu_kick(struct vcpu *v);

@@ -55,9 +55,10 @@ static int split_set_line(void *opaque, unsigned gsi, bool level)
 
 	if (gsi == 2)
 		return 0;
-	if (gsi < 16)
+	if (gsi < 16 && vm->pic)
 		pic_set_irq(vm->pic, gsi, level);
-	ioapic_set_irq(vm->ioapic, gsi == 0 ? 2 : gsi, level);
+	if (vm->ioapic)
+		ioapic_set_irq(vm->ioapic, gsi == 0 ? 2 : gsi, level);
 	return 0;
 }
 
@@ -140,15 +141,21 @@ int irq_setup(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "KVM_CAP_SPLIT_IRQCHIP: %s", strerror(errno));
 		return -errno;
 	}
+	vm->irqchip = (struct irq_chip){ &split_irq_ops, vm };
+	return 0;
+}
+
+int irq_chips_init(struct vm *vm, char *err, size_t errlen)
+{
 	vm->routes = calloc(1, sizeof(*vm->routes));
 	vm->pic = pic_new(&vm_pic_ops, vm);
-	vm->ioapic = ioapic_new(&vm_ioapic_ops, vm, 0);
+	/* The ID the MADT and MP table give it (bhyve: the number of vCPUs). */
+	vm->ioapic = ioapic_new(&vm_ioapic_ops, vm, (uint8_t)vm->ncpus);
 	if (!vm->routes || !vm->pic || !vm->ioapic) {
 		irq_fini(vm);
 		snprintf(err, errlen, "cannot create the interrupt controllers: out of memory");
 		return -ENOMEM;
 	}
-	vm->irqchip = (struct irq_chip){ &split_irq_ops, vm };
 	return 0;
 }
 

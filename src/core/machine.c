@@ -184,6 +184,8 @@ static int setup_chips(struct vm *vm, char *err, size_t errlen)
 	struct rtc_params rp = { .lowmem = vm->mem.lowmem, .highmem = vm->mem.highmem };
 	int rc;
 
+	if ((rc = irq_chips_init(vm, err, errlen)) < 0)
+		return rc;
 	config_get_bool(vm->cfg, "rtc.use_localtime", true, &rp.localtime);
 	irq_line_init(&irq, &vm->irqchip, PLAT_IRQ_RTC);
 	vm->rtc = rtc_new(vm->loop, irq, &rp);

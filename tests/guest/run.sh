@@ -205,8 +205,9 @@ rtc_scenario rtc-bzimage "$BZ"
 
 # ---- 5. PIT via IOAPIC and via the 8259 pair, LAPIC timer interrupts ----
 scenario "timers" 1 "$PVH" "test=timers" "-c 1" \
-	"^timers: PIT IRQ0 -> GSI 2 " "^pit ok" "^8259 ok" "^lapic ok"
-scenario "timers-2cpu" 1 "$MB" "test=timers" "-c 2" "^pit ok" "^8259 ok" "^lapic ok"
+	"^timers: PIT IRQ0 -> GSI 2 " "^ioapic: id 1 as in the MADT" "^pit ok" "^8259 ok" "^lapic ok"
+scenario "timers-2cpu" 1 "$MB" "test=timers" "-c 2" "^ioapic: id 2 as in the MADT" "^pit ok" \
+	"^8259 ok" "^lapic ok"
 
 # ---- 6. power: S5, resets, halt, triple fault ----
 scenario "poweroff" 1 "$PVH" "test=poweroff" "-c 1" "^power: S5"

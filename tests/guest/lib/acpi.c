@@ -116,6 +116,7 @@ static void parse_madt(struct acpi_info *a, const uint8_t *m)
 		    a->ncpus < RT_MAX_CPUS) /* enabled local APIC */
 			a->apic_ids[a->ncpus++] = e[3];
 		else if (type == 1 && elen >= 12 && a->nioapic < RT_MAX_IOAPIC) {
+			a->ioapic_id[a->nioapic] = e[2];
 			a->ioapic_addr[a->nioapic] = rd32(e + 4);
 			a->ioapic_gsi_base[a->nioapic++] = rd32(e + 8);
 		} else if (type == 2 && elen >= 10 && a->niso < RT_MAX_ISO) {

@@ -52,6 +52,14 @@ int lapic_ipi(uint32_t apic_id, uint32_t icr_low)
 	return -1;
 }
 
+uint32_t ioapic_read_id(unsigned i)
+{
+	uintptr_t base = rt_state()->acpi.ioapic_addr[i];
+
+	mmio_write32(base, 0); /* IOAPICID */
+	return (mmio_read32(base + 0x10) >> 24) & 0xF;
+}
+
 /* The IOAPIC serving gsi: base address and pin, or 0. */
 static uintptr_t ioapic_for(uint32_t gsi, uint32_t *pin)
 {

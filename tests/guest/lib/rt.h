@@ -66,6 +66,7 @@ struct acpi_info {
 	uint8_t apic_ids[RT_MAX_CPUS];
 	unsigned nioapic;
 	uint32_t ioapic_addr[RT_MAX_IOAPIC], ioapic_gsi_base[RT_MAX_IOAPIC];
+	uint8_t ioapic_id[RT_MAX_IOAPIC];
 	unsigned niso;
 	struct acpi_iso iso[RT_MAX_ISO];
 };
@@ -161,6 +162,8 @@ int lapic_ipi(uint32_t apic_id, uint32_t icr_low);
 int ioapic_route(uint32_t gsi, uint8_t vector, bool level, bool active_low,
 		 uint32_t dest_apic);
 void ioapic_mask(uint32_t gsi);
+/* The ID register of IOAPIC i (bits 24-27 of index 0). */
+uint32_t ioapic_read_id(unsigned i);
 /* Route an ISA IRQ through the IOAPIC honouring MADT overrides. */
 int isa_irq_route(uint8_t irq, uint8_t vector, uint32_t dest_apic);
 void pic_init_masked(void);

@@ -125,6 +125,11 @@ void test_timers(void)
 	if (irq_setup())
 		return;
 	printf("timers: PIT IRQ0 -> GSI %u (flags 0x%x)\n", gsi, flags);
+	if (ioapic_read_id(0) == (rt->acpi.ioapic_id[0] & 0xFu))
+		printf("ioapic: id %u as in the MADT\n", ioapic_read_id(0));
+	else
+		printf("ioapic FAIL: id %u, MADT says %u\n", ioapic_read_id(0),
+		       rt->acpi.ioapic_id[0]);
 	intr_set_handler(VEC_IOAPIC_BASE, eoi_handler);
 	if (isa_irq_route(0, VEC_IOAPIC_BASE, lapic_id()))
 		fail_halt("cannot route IRQ 0");
