@@ -391,6 +391,7 @@ do_check() { # do_check bhyve|qemu
 	fi
 	if [ "$virtio" != 0 ] && ! virtio_verify "$log"; then
 		diagnose "$log"
+		explain_host_limit "$log"
 		result FAIL "virtio-blk/virtio-net: $vfail (exit status $vm_rc, wall time ${vm_elapsed}s)"
 	fi
 	if ! grep -aq '^LHYVE-CHECK-OK' "$log"; then
