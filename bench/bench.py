@@ -513,8 +513,9 @@ def b_net(tab, runs):
                     "brought up by the harness before the VMM attaches. QEMU: `-netdev "
                     "tap,vhost=off` + `virtio-net-pci`. The floor is `bench/tapfloor.c`: "
                     "the same frames written to (one `writev` each) or read from (one "
-                    "`read` each) the same kind of tap by a bare program, no guest; "
-                    "ratio: lhyve / floor." % TSO_FRAME)
+                    "`read` each) the same kind of tap by a bare program, no guest (so "
+                    "for rx it has both cores, while the VMMs' polling vCPU holds "
+                    "one); ratio: lhyve / floor." % TSO_FRAME)
         tab.row("guest → host 64-byte frames", "kpps", vals["net-tx-64"], "high")
         tab.row("guest → host 1514-byte frames", "Gbit/s", vals["net-tx-1500"], "high")
         tab.row("guest → host 64 KiB TSO", "Gbit/s", vals["net-tx-tso"], "high")
