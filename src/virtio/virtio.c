@@ -33,14 +33,31 @@ static void vq_poll_hold(struct virtqueue *vq, bool hold)
 	vq_set_notify(vq, !hold);
 }
 
+static uint16_t vq_consumed(struct virtqueue *vq)
+{
+	uint16_t n;
+
+	pthread_mutex_lock(&vq->lock);
+	n = vq->last_avail;
+	pthread_mutex_unlock(&vq->lock);
+	return n;
+}
+
+/*
+ * Serve what the driver added. Only progress counts as work: a device that
+ * cannot take buffers now (virtio-net waiting for the tap to drain) must not
+ * keep the loop spinning; it resumes on its own wake-up.
+ */
 static bool vq_poll(void *opaque)
 {
 	struct virtqueue *vq = opaque;
+	uint16_t before;
 
 	if (!vq_has_avail(vq))
 		return false;
+	before = vq_consumed(vq);
 	virtio_queue_notify(vq->vdev, vq->index);
-	return true;
+	return vq_consumed(vq) != before;
 }
 
 static bool vq_poll_end(void *opaque)
@@ -48,9 +65,10 @@ static bool vq_poll_end(void *opaque)
 	struct virtqueue *vq = opaque;
 
 	vq_poll_hold(vq, false);
-	if (!vq_has_avail(vq))
+	/* Kicks are on; serve a buffer that came just before: if the device
+	 * took it, the driver is busy again, so poll on. */
+	if (!vq_poll(vq))
 		return false;
-	/* A buffer came just before kicks were back on: poll on. */
 	vq_poll_hold(vq, true);
 	return true;
 }
