@@ -31,7 +31,12 @@ struct evloop;
 /* Open the backend named by spec; NULL with a message in err on failure. */
 struct chardev *chardev_open(const char *spec, struct evloop *loop, char *err,
 			     size_t errlen);
-/* Call on the loop thread or when the loop is not running. */
+/*
+ * Call on the loop thread or when the loop is not running. pty/nmdm: while
+ * a client has the slave open and has not read all output, this waits for
+ * it (up to 2 s, less when it stops reading): closing the master would
+ * discard the unread rest.
+ */
 void chardev_close(struct chardev *cd);
 
 /*

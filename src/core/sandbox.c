@@ -258,6 +258,8 @@ static const char *const sb_allow[] = {
 	/* event loop: epoll, timers, eventfds, the signalfd */
 	"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "timerfd_create",
 	"timerfd_settime", "timerfd_gettime", "eventfd2",
+	/* pty consoles at exit: is the client done reading? (chardev_ext.c) */
+	"poll", "ppoll",
 	/* sockets already bound: control socket, tcp= consoles, virtio-console */
 	"accept", "accept4", "recvfrom", "recvmsg", "sendto", "sendmsg", "setsockopt",
 	"getsockopt", "getsockname", "getpeername", "shutdown",
@@ -303,6 +305,9 @@ static const unsigned long sb_ioctls[] = {
 	TUNSETOFFLOAD,
 	/* terminals: isatty/tcgetattr, raw mode and its restore */
 	TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ,
+	/* pty consoles at exit: unread output, a slave fd of our own master
+	 * (chardev_ext.c waits for the client to read the last output) */
+	FIONREAD, TIOCGPTPEER,
 };
 
 static int sb_add(scmp_filter_ctx ctx, uint32_t act, const char *name, unsigned n,

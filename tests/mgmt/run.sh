@@ -389,6 +389,9 @@ fi
 
 # ---- consoles with real clients ----
 # socat on the B end of a null-modem pair: guest output, input echoed back.
+# The guest powers off right after the echo; bhyve's exit closes the pty,
+# which would discard what socat has not read yet, so the last line
+# (power: S5) must arrive too: bhyve waits for the client at exit.
 if want console-nmdm; then
 	n=$P-nm A=$TMP/dev/nmdm5A B=$TMP/dev/nmdm5B
 	vm_guest "$n" serial "$A" "$TMP/nm.out"; pid=$LAST_PID
@@ -402,6 +405,8 @@ if want console-nmdm; then
 	elif [ "$r" != 1 ] || ! has "$TMP/nm.cli" '^ready' ||
 	     ! has "$TMP/nm.cli" '^echo: \[hello over nmdm\]'; then
 		notok console-nmdm "exit $r; socat did not see the echo" "$TMP/nm.cli" "$TMP/nm.out"
+	elif ! has "$TMP/nm.cli" '^power: S5 \(SLP_TYPa=5\) via PM1a_CNT 0x404$'; then
+		notok console-nmdm "the output before the exit did not all reach socat" "$TMP/nm.cli" "$TMP/nm.out"
 	elif [ -e "$B" ] || [ -L "$B" ]; then
 		notok console-nmdm "$B not removed at exit" "$TMP/nm.out"
 	else
@@ -453,6 +458,8 @@ if want console-pty; then
 		notok console-pty "pty path not printed or not recorded ($pts / $rec)" "$TMP/pty.out"
 	elif [ "$r" != 1 ] || ! has "$TMP/pty.cli" '^echo: \[hello over pty\]'; then
 		notok console-pty "exit $r; no echo through the pty" "$TMP/pty.cli" "$TMP/pty.out"
+	elif ! has "$TMP/pty.cli" '^power: S5 \(SLP_TYPa=5\) via PM1a_CNT 0x404$'; then
+		notok console-pty "the output before the exit did not all reach socat" "$TMP/pty.cli" "$TMP/pty.out"
 	else
 		ok console-pty
 	fi

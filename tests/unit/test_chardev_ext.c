@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include "unit.h"
 #include "lhyve/chardev.h"
 #include "lhyve/event.h"
+#include "lhyve/util.h"
 
 static void run_loop(struct evloop *loop, int times)
 {
@@ -122,6 +124,121 @@ static void test_nmdm(void)
 	evloop_free(loop);
 }
 
+/*
+ * A client on the pty slave that starts reading only after the VMM closed
+ * the console (a socat or cu that was not scheduled in time): it must still
+ * get all output. Closing the master hangs up the slave and discards what
+ * is unread, so chardev_close has to wait for the client first.
+ */
+#define DRAIN_LEN 20000 /* more than the tty buffers take: the rest waits in ours */
+
+struct slow_reader {
+	int fd;
+	unsigned delay_ms;
+	size_t got;
+	bool in_order;
+};
+
+static void *slow_reader_main(void *opaque)
+{
+	struct slow_reader *r = opaque;
+	char buf[4096];
+
+	usleep(r->delay_ms * 1000);
+	r->in_order = true;
+	for (;;) {
+		struct pollfd p = { .fd = r->fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 3000) <= 0)
+			break;
+		n = read(r->fd, buf, sizeof(buf));
+		if (n <= 0)
+			break; /* hung up: EOF or EIO */
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != (char)('a' + (r->got + (size_t)i) % 26))
+				r->in_order = false;
+		r->got += (size_t)n;
+	}
+	return NULL;
+}
+
+static void test_pty_close_drains(void)
+{
+	struct evloop *loop = evloop_new();
+	char err[256] = "", *out = malloc(DRAIN_LEN);
+	struct chardev *cd = chardev_open("pty", loop, err, sizeof(err));
+	struct slow_reader r = { .delay_ms = 100 };
+	pthread_t t;
+	uint64_t t0;
+
+	CHECK(cd != NULL && out != NULL);
+	if (!cd || !out)
+		return;
+	for (size_t i = 0; i < DRAIN_LEN; i++)
+		out[i] = (char)('a' + i % 26);
+	r.fd = open(chardev_pty_path(cd), O_RDWR | O_NOCTTY);
+	CHECK(r.fd >= 0);
+	CHECK_EQ(chardev_write(cd, out, DRAIN_LEN), DRAIN_LEN);
+	CHECK(pthread_create(&t, NULL, slow_reader_main, &r) == 0);
+	t0 = now_ns();
+	chardev_close(cd); /* the guest powered off; the client reads later */
+	pthread_join(t, NULL);
+	CHECK_EQ(r.got, DRAIN_LEN);
+	CHECK(r.in_order);
+	CHECK(now_ns() - t0 < 1500000000ULL);
+	close(r.fd);
+	free(out);
+	evloop_free(loop);
+}
+
+/* Nobody but us has the slave open: closing does not wait for a reader. */
+static void test_pty_close_no_client(void)
+{
+	struct evloop *loop = evloop_new();
+	char err[256] = "";
+	struct chardev *cd = chardev_open("pty", loop, err, sizeof(err));
+	int s;
+	uint64_t t0;
+
+	CHECK(cd != NULL);
+	if (!cd)
+		return;
+	/* A client that came and went, leaving output unread. */
+	s = open(chardev_pty_path(cd), O_RDWR | O_NOCTTY);
+	CHECK(s >= 0);
+	CHECK_EQ(chardev_write(cd, "unread\n", 7), 7);
+	close(s);
+	t0 = now_ns();
+	chardev_close(cd);
+	CHECK(now_ns() - t0 < 100000000ULL);
+	evloop_free(loop);
+}
+
+/* A client that holds the slave but never reads delays the close, boundedly. */
+static void test_pty_close_stuck_client(void)
+{
+	struct evloop *loop = evloop_new();
+	char err[256] = "", buf[64];
+	struct chardev *cd = chardev_open("pty", loop, err, sizeof(err));
+	int s;
+	uint64_t t0, dt;
+
+	CHECK(cd != NULL);
+	if (!cd)
+		return;
+	s = open(chardev_pty_path(cd), O_RDWR | O_NOCTTY | O_NONBLOCK);
+	CHECK(s >= 0);
+	CHECK_EQ(chardev_write(cd, "never read\n", 11), 11);
+	t0 = now_ns();
+	chardev_close(cd);
+	dt = now_ns() - t0;
+	CHECK(dt >= 400000000ULL && dt < 2500000000ULL);
+	CHECK(read(s, buf, sizeof(buf)) <= 0); /* hung up, the rest discarded */
+	close(s);
+	evloop_free(loop);
+}
+
 static void test_history_log(void)
 {
 	struct evloop *loop = evloop_new();
@@ -202,6 +319,9 @@ int main(void)
 {
 	RUN(test_pty);
 	RUN(test_nmdm);
+	RUN(test_pty_close_drains);
+	RUN(test_pty_close_no_client);
+	RUN(test_pty_close_stuck_client);
 	RUN(test_history_log);
 	return unit_report();
 }

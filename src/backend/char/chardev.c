@@ -221,7 +221,7 @@ static void cd_out_failed(struct chardev *cd, int err)
 }
 
 /* Write out as much buffered output as the fd takes. */
-static void cd_flush(struct chardev *cd)
+void cdi_flush(struct chardev *cd)
 {
 	while (cd->olen && cd->out_fd >= 0 && !cd->out_dead) {
 		size_t seg = MIN(cd->olen, CD_OBUF_SIZE - cd->ohead);
@@ -308,7 +308,7 @@ static void cd_in_cb(void *opaque, uint32_t events)
 	}
 	before = cd->ilen;
 	if ((events & EPOLLOUT) && cd->in_fd == cd->out_fd)
-		cd_flush(cd);
+		cdi_flush(cd);
 	if (cd->in_fd >= 0 && !cd->in_eof &&
 	    (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
 		ssize_t r = cd_fill(cd);
@@ -330,7 +330,7 @@ static void cd_out_cb(void *opaque, uint32_t events)
 		if (events & EPOLLERR)
 			cd_out_failed(cd, EPIPE);
 		else
-			cd_flush(cd);
+			cdi_flush(cd);
 		cdi_update_watches(cd);
 	}
 	pthread_mutex_unlock(&cd->lock);
@@ -739,7 +739,9 @@ void chardev_close(struct chardev *cd)
 		return;
 	pthread_mutex_lock(&cd->lock);
 	if (cd->olen && cd->out_fd >= 0)
-		cd_flush(cd); /* best effort, non-blocking (may drop a tcp client) */
+		cdi_flush(cd); /* best effort, non-blocking (may drop a tcp client) */
+	if (cd->kind == CD_PTY || cd->kind == CD_NMDM)
+		cdi_pty_drain(cd); /* closing the master discards what is unread */
 	in_fd = cd->in_fd;
 	out_fd = cd->out_fd;
 	cd->in_fd = cd->out_fd = -1;

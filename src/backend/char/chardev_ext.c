@@ -8,18 +8,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lhyve/util.h"
 #include "chardev_int.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41) /* Linux 4.13 */
+#endif
 
 /* ---- history, log and attached clients (cd->lock held) ---- */
 
@@ -207,6 +214,80 @@ static void cdi_nmdm_owner(int fd)
 		gid = grp->gr_gid;
 	if (fchown(fd, uid, gid) == 0)
 		fchmod(fd, 0660);
+}
+
+/*
+ * Output a client has not read yet from a pty slave. The poll comes first:
+ * it also moves bytes still in flight (the tty layer's flip buffer, filled
+ * by our master writes and emptied by a kernel worker) into the slave's
+ * read buffer, which FIONREAD counts. A canonical-mode reader's unfinished
+ * line counts as nothing: it cannot read it anyway.
+ */
+static size_t cd_pty_unread(int slave)
+{
+	struct pollfd p = { .fd = slave, .events = POLLIN };
+	int n = 0;
+
+	if (poll(&p, 1, 0) < 0)
+		return 0;
+	if (ioctl(slave, FIONREAD, &n) < 0 || n < 0)
+		n = 0;
+	return n ? (size_t)n : (p.revents & POLLIN) ? 1 : 0;
+}
+
+/*
+ * Closing a pty master hangs up its slave, and the hangup throws away
+ * whatever the slave's reader has not read yet: the last lines a guest
+ * printed before it powered off would never reach cu(1) or socat. So while
+ * output is unread (or still in our buffer) and somebody besides us has the
+ * slave open, wait for them: as long as they make progress, at most
+ * CD_DRAIN_MAX_NS in all and CD_DRAIN_IDLE_NS without progress.
+ *
+ * Whether anybody else has the slave open: with our own slave fd closed,
+ * the master reports a hangup exactly when nobody does. Then there is
+ * nothing to wait for; otherwise a new slave fd (TIOCGPTPEER: no path is
+ * opened, so the sandbox allows it) lets us watch the unread count.
+ */
+void cdi_pty_drain(struct chardev *cd)
+{
+	struct pollfd p = { .fd = cd->in_fd, .events = POLLIN };
+	const struct timespec tick = { 0, 1000000 };
+	uint64_t start, moved;
+	size_t left, prev;
+	int fd;
+
+	if (cd->slave_fd < 0 || cd->in_fd < 0 || cd->out_dead)
+		return;
+	cdi_flush(cd);
+	if (!cd->olen && !cd_pty_unread(cd->slave_fd))
+		return;
+	close(cd->slave_fd);
+	cd->slave_fd = -1;
+	if (poll(&p, 1, 0) < 0 || (p.revents & (POLLHUP | POLLERR | POLLNVAL)))
+		return; /* nobody else has the slave open */
+	fd = ioctl(cd->in_fd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	cd->slave_fd = fd; /* closed by chardev_close */
+	start = moved = now_ns();
+	prev = SIZE_MAX;
+	for (;;) {
+		uint64_t now;
+
+		cdi_flush(cd);
+		left = cd->out_dead ? 0 : cd->olen + cd_pty_unread(fd);
+		if (!left)
+			return;
+		now = now_ns();
+		if (left != prev) {
+			prev = left;
+			moved = now;
+		}
+		if (now - moved >= CD_DRAIN_IDLE_NS || now - start >= CD_DRAIN_MAX_NS)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	log_info("%s: closing with %zu bytes of output unread by the client", cd->desc, left);
 }
 
 struct chardev *cdi_open_pty(const char *spec, const char *link, struct evloop *loop,

@@ -22,6 +22,8 @@
 #define CD_TTY_SLOTS 8
 #define CD_POLL_NS 1000000ULL /* re-read interval for unpollable input */
 #define CD_HIST_SIZE (64 * 1024)
+#define CD_DRAIN_IDLE_NS 500000000ULL /* pty close: give up after this without progress */
+#define CD_DRAIN_MAX_NS 2000000000ULL /* pty close: and after this in all */
 #define CD_MAX_CLIENTS 4
 
 enum cd_kind { CD_FDS, CD_STDIO, CD_PATH, CD_FILE, CD_TCP, CD_PTY, CD_NMDM };
@@ -90,6 +92,8 @@ struct chardev {
 struct chardev *cdi_alloc(struct evloop *loop, enum cd_kind kind, const char *desc);
 /* Start watching input (timer polling for unpollable fds). */
 int cdi_start(struct chardev *cd, char *err, size_t errlen);
+/* Write out as much buffered output as the fd takes (lock held). */
+void cdi_flush(struct chardev *cd);
 /* Register exactly the epoll events needed now (lock held). */
 int cdi_update_watches(struct chardev *cd);
 /*
@@ -110,6 +114,11 @@ void cdi_record(struct chardev *cd, const void *buf, size_t n);
 void cdi_unpublish(struct chardev *cd);
 /* ".../nmdmXA|B": the other end's path in peer; false if spec is no nmdm path. */
 bool cdi_nmdm_peer(const char *spec, char *peer, size_t len);
+/*
+ * Before a pty/nmdm master closes (lock held, loop not running): wait,
+ * bounded, until a client that has the slave open has read the output.
+ */
+void cdi_pty_drain(struct chardev *cd);
 /* Open a pty pair; link: publish the slave there (nmdm), NULL for "pty". */
 struct chardev *cdi_open_pty(const char *spec, const char *link, struct evloop *loop,
 			     char *err, size_t errlen);
