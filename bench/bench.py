@@ -514,7 +514,7 @@ def b_net(tab, runs):
                     "Guest ring-3 driver, polled, 256-entry queues, MRG_RXBUF. tx: the "
                     "guest keeps its transmit ring full (frames to an unknown MAC, "
                     "dropped by the host after the tap); rx: `bench/netload` sends "
-                    "broadcast frames into the tap with AF_PACKET, the guest counts what "
+                    "broadcast frames into the tap with AF_PACKET (sendmmsg, qdisc bypassed), the guest counts what "
                     "it receives. 64 KiB TSO: %d-byte TCP/IPv4 frames (45 × 1448-byte "
                     "segments) with a GSO virtio_net_hdr; tx: 32 in flight, the guest "
                     "negotiates CSUM + HOST_TSO4; rx: netload sends them with "

@@ -37,7 +37,7 @@
 #define ZERO_CHUNK (256 * 1024)
 /* sync_write(): largest write done inline, the wait that counts as a stall,
  * and how long inline writes stay off after one */
-#define BLKBE_INLINE_WRITE_MAX (128 * 1024)
+#define BLKBE_INLINE_WRITE_MAX (1024 * 1024)
 #define BLKBE_INLINE_STALL_NS 1000000ULL
 #define BLKBE_INLINE_BACKOFF_NS 100000000ULL
 
