@@ -136,6 +136,66 @@ static void test_rx_mrg(void)
 	nfx_fini(&f);
 }
 
+static uint64_t mono_ms(void)
+{
+	return now_ns() / 1000000;
+}
+
+/*
+ * virtio.poll_us: after a wake-up that delivered frames the loop keeps
+ * looking at the backend (epoll_wait timeout 0) until the window passes
+ * with no frame; then it blocks again. Off (0): it blocks at once.
+ */
+static void test_rx_poll(void)
+{
+	for (int on = 0; on < 2; on++) {
+		int sv[2];
+		char err[128];
+		struct virtio_env env = { .gm = &gm, .vm_name = "vm1", .slot = 2,
+					  .poll_ns = on ? 300000000ULL : 0 };
+		struct vqdrv d;
+		uint32_t id = 0, len = 0;
+		uint64_t t;
+
+		CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+		env.loop = evloop_new();
+		struct virtio_dev *v = net_create_fd(&env, sv[0], false, err, sizeof(err));
+		CHECK(v != NULL);
+		if (!v)
+			return;
+		CHECK(vqdrv_start(&d, &gm, v, F_MRG, 2, 64) & VIRTIO_S_DRIVER_OK);
+		for (int i = 0; i < 4; i++) {
+			struct vqdrv_buf b = { RXB + 0x1000ULL * (uint64_t)i, 2048, true };
+			vqdrv_add(&d, 0, &b, 1);
+		}
+		vqdrv_kick(&d, 0);
+		send_frame(sv[1], 60, 1);
+		evloop_run_once(env.loop, 1000);
+		CHECK(vqdrv_used(&d, 0, &id, &len));
+		/* polling: no blocking while the window (300 ms) is open */
+		t = mono_ms();
+		evloop_run_once(env.loop, on ? 2000 : 300);
+		if (on)
+			CHECK(mono_ms() - t < 1000);
+		else
+			CHECK(mono_ms() - t >= 250);
+		/* a frame in the window is taken by the next round */
+		send_frame(sv[1], 60, 2);
+		evloop_run_once(env.loop, 1000);
+		CHECK(vqdrv_used(&d, 0, &id, &len));
+		CHECK_EQ(*(uint8_t *)gm_ptr(&gm, RXB + 0x1000ULL * id + 12, 1), 2);
+		/* window over with no frame: the loop blocks again */
+		usleep(400000);
+		evloop_run_once(env.loop, 0);
+		t = mono_ms();
+		evloop_run_once(env.loop, 300);
+		CHECK(mono_ms() - t >= 250);
+		virtio_dev_destroy(v);
+		evloop_free(env.loop);
+		close(sv[1]);
+	}
+}
+
 static void test_rx_nomrg(void)
 {
 	struct nfx f;
@@ -247,6 +307,7 @@ int main(void)
 	RUN(test_tx);
 	RUN(test_rx_mrg);
 	RUN(test_rx_nomrg);
+	RUN(test_rx_poll);
 	RUN(test_config);
 	RUN(test_tap);
 	fake_gm_free(&gm);
