@@ -63,7 +63,7 @@ struct net {
 	bool tx_blocked;  /* waiting for EPOLLOUT */
 	bool mrg;         /* MRG_RXBUF negotiated */
 	bool guest_csum;
-	bool rx_progress; /* frames delivered since the RX poller last looked; atomic */
+	bool rx_progress; /* small frames delivered since the RX poller looked; atomic */
 	struct ev_poller *rxpoll; /* tap polling after a burst (virtio.poll_us) */
 	uint8_t *rxbuf;
 	size_t rxlen;     /* pending frame (with header), 0: none */

@@ -583,7 +583,7 @@ static int prepare_bounce(struct blkbe *b, struct blkbe_req *r)
  * Buffered write on a file system with no RWF_NOWAIT for writes (ext4 here):
  * io_uring hands every such write to a kernel worker, and the worker runs
  * writes to one file one after the other, so each write pays two thread
- * wake-ups (~75 us per 4 KiB write on the CI host, against ~6 us for a plain
+ * wake-ups (~75 us per 4 KiB write on the CI host, against 3-30 us for a plain
  * pwrite into the page cache). Small ones are therefore written right here.
  * A write that still had to wait (dirty-page throttling, a journal commit)
  * turns this off for a while, so that the event loop is not held up again.
