@@ -7,11 +7,17 @@
  * with TUNSETOFFLOAD).
  *
  * Threading: everything runs under v->lock: queue kicks (event loop, via
- * virtio_queue_notify) and the backend fd callback (event loop). RX reads
- * one frame at a time into a bounce buffer; when the guest has no RX
- * buffers the frame is kept, the fd is no longer polled for input, and
- * delivery resumes on the next RX kick (nothing is dropped). TX that the
- * backend cannot take (EAGAIN) waits for EPOLLOUT.
+ * virtio_queue_notify) and the backend fd callback (event loop).
+ *
+ * RX reads one frame per readv straight into the guest's buffers
+ * (net_rx_direct): the chains for the expected size are popped first, and
+ * a bounce buffer as the last iovec takes what does not fit. A frame that
+ * overflowed is put together in the bounce buffer and delivered from there
+ * (net_deliver), as is any frame when the first chain is unusual. With no
+ * RX buffers nothing is read: frames wait in the backend, the fd is no
+ * longer polled for input, and delivery resumes on the next RX kick
+ * (nothing is dropped). TX that the backend cannot take (EAGAIN) waits for
+ * EPOLLOUT.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -51,12 +57,15 @@
 #define NET_MAX_FRAMES 256 /* per fd event, for fairness */
 #define NET_TX_BATCH 32    /* TX completions returned at once */
 #define NET_RX_POLL_MAX_AVG 4096 /* tap polling only for frames this small on average */
+#define NET_RXD_IOV 1024   /* iovecs of one direct read (IOV_MAX), the last the bounce buffer */
+#define NET_RXD_MIN 4096   /* direct reads after a frame larger than this */
 
 struct net {
 	struct virtio_dev v;
 	struct netbe *be;
 	int fd;
 	bool watched;
+	bool rx_polled;   /* fd out of epoll while the RX poller reads it */
 	uint32_t mask;
 	bool running;
 	bool rx_stalled;  /* waiting for RX buffers */
@@ -67,16 +76,24 @@ struct net {
 	struct ev_poller *rxpoll; /* tap polling after a burst (virtio.poll_us) */
 	uint8_t *rxbuf;
 	size_t rxlen;     /* pending frame (with header), 0: none */
+	size_t rxhint;    /* length of the last frame received (direct reads) */
+	unsigned rxdn, rxdniov; /* chains (and their iovecs) kept popped after EAGAIN */
+	size_t rxdcapsum;       /* their bytes */
 	uint8_t mac[6];
 	uint16_t mtu;
 	struct iovec rxiov[NET_QSIZE];
 	struct iovec txiov[NET_QSIZE];
 	struct vq_used_elem used[NET_QSIZE];
+	struct iovec rxdiov[NET_RXD_IOV]; /* direct read: the chains' buffers, then rxbuf */
+	unsigned rxdnin[NET_QSIZE];       /* direct read: iovecs of each chain */
+	uint32_t rxdcap[NET_QSIZE];       /* direct read: bytes of each chain */
 	struct vq_used_elem txdone[NET_TX_BATCH];
 	struct ratelimit rl;
 };
 
 const char *const net_config_keys[] = { "path", "backend", "mac", "mtu", NULL };
+
+static void net_fd_event(void *opaque, uint32_t events);
 
 /* v->lock held. */
 static void net_update_mask(struct net *sc)
@@ -87,6 +104,18 @@ static void net_update_mask(struct net *sc)
 		m |= EPOLLIN;
 	if (sc->running && sc->tx_blocked)
 		m |= EPOLLOUT;
+	if (sc->rx_polled) {
+		/* the RX poller reads the fd; only a blocked TX needs epoll */
+		if (!(m & EPOLLOUT))
+			return;
+		if (ev_add_fd(sc->v.loop, sc->fd, m, net_fd_event, sc) < 0) {
+			log_rl(&sc->rl, LOG_WARN, "virtio-net: cannot watch the backend again");
+			return;
+		}
+		sc->rx_polled = false;
+		sc->mask = m;
+		return;
+	}
 	if (sc->watched && m != sc->mask && ev_mod_fd(sc->v.loop, sc->fd, m) == 0)
 		sc->mask = m;
 }
@@ -148,32 +177,179 @@ static bool net_deliver(struct net *sc)
 	return true;
 }
 
+enum { RXD_EMPTY, RXD_DONE, RXD_NOBUF, RXD_PENDING, RXD_DROPPED };
+
+/* Read one frame into the bounce buffer (sc->rxlen); RXD_* (v->lock held). */
+static int net_rx_bounce(struct net *sc)
+{
+	ssize_t r;
+
+	do {
+		r = read(sc->fd, sc->rxbuf, NET_RXBUF);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		if (errno != EAGAIN)
+			log_rl(&sc->rl, LOG_WARN, "virtio-net: backend read: %s", strerror(errno));
+		return RXD_EMPTY;
+	}
+	if (r < NET_HDR + 14)
+		return RXD_DROPPED; /* runt frame */
+	sc->rxlen = (size_t)r;
+	sc->rxhint = (size_t)r;
+	return RXD_PENDING;
+}
+
+/*
+ * Read the next frame straight into guest RX buffers (v->lock held).
+ * Chains are popped for the expected frame size (an MTU-sized frame, or
+ * the last frame's size if larger: a TSO stream); the bounce buffer follows
+ * them in the iovec array and takes any excess. Returns RXD_DONE (delivered,
+ * *len = its length), RXD_EMPTY (no frame), RXD_NOBUF (no buffers, nothing
+ * read), RXD_DROPPED, or RXD_PENDING: the frame (or one that needs the
+ * careful path) is in the bounce buffer for net_deliver.
+ */
+static int net_rx_direct(struct net *sc, size_t *len)
+{
+	struct virtqueue *vq = &sc->v.vq[NET_RXQ];
+	size_t want = NET_HDR + 18 + (size_t)sc->mtu, cap = 0, left;
+	unsigned n = sc->rxdn, niov = 0, used;
+	struct iovec s[2];
+	ssize_t r;
+	int rc;
+
+	/* chains popped by a read that found nothing are used first */
+	if (n) {
+		niov = sc->rxdniov;
+		cap = sc->rxdcapsum;
+		sc->rxdn = 0;
+	}
+	if (sc->mrg && sc->rxhint > want)
+		want = sc->rxhint;
+	while (cap < want && (sc->mrg || n == 0) && n < NET_QSIZE &&
+	       niov + NET_QSIZE < NET_RXD_IOV) {
+		struct vq_chain c = { .iov = sc->rxdiov + niov, .max_iov = NET_QSIZE };
+
+		rc = vq_pop(vq, &c);
+		if (rc < 0) {
+			/* broken queue (NEEDS_RESET): frames are dropped (and
+			 * the chains popped before are of no matter) */
+			if (net_rx_bounce(sc) != RXD_PENDING)
+				return RXD_EMPTY;
+			sc->rxlen = 0;
+			return RXD_DROPPED;
+		}
+		if (rc == 0)
+			break;
+		if (c.in_bytes == 0 || (n == 0 && c.in_bytes < NET_HDR)) {
+			/* odd buffers: net_deliver decides (drops, and says so) */
+			vq_unpop(vq, n + 1);
+			return net_rx_bounce(sc);
+		}
+		if (c.nout) /* readable descriptors in an RX chain: skip them */
+			memmove(c.iov, c.iov + c.nout, c.nin * sizeof(*c.iov));
+		sc->used[n].head = c.head;
+		sc->rxdnin[n] = c.nin;
+		sc->rxdcap[n] = (uint32_t)c.in_bytes;
+		niov += c.nin;
+		cap += c.in_bytes;
+		n++;
+	}
+	if (n == 0)
+		return RXD_NOBUF;
+	sc->rxdiov[niov].iov_base = sc->rxbuf;
+	sc->rxdiov[niov].iov_len = NET_RXBUF;
+	do {
+		r = readv(sc->fd, sc->rxdiov, (int)niov + 1);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0 && errno == EAGAIN) {
+		/* Keep the chains for the next frame: a poll round that finds
+		 * nothing then costs one read, no pop and unpop. */
+		sc->rxdn = n;
+		sc->rxdniov = niov;
+		sc->rxdcapsum = cap;
+		return RXD_EMPTY;
+	}
+	if (r < NET_HDR + 14 || ((size_t)r > cap && (size_t)r > NET_RXBUF)) {
+		/* The guest's buffers were written but are still the device's. */
+		vq_unpop(vq, n);
+		if (r < 0)
+			log_rl(&sc->rl, LOG_WARN, "virtio-net: backend read: %s", strerror(errno));
+		return r < 0 ? RXD_EMPTY : RXD_DROPPED;
+	}
+	sc->rxhint = (size_t)r;
+	if ((size_t)r > cap) {
+		if (!sc->mrg) {
+			log_rl(&sc->rl, LOG_WARN, "virtio-net: RX buffer too small (%zu < %zd)",
+			       cap, r);
+			sc->used[0].len = 0;
+			vq_push_n(vq, sc->used, 1);
+			return RXD_DROPPED;
+		}
+		/* Put the frame together in the bounce buffer: head from the
+		 * guest's buffers, tail already there. */
+		memmove(sc->rxbuf + cap, sc->rxbuf, (size_t)r - cap);
+		vq_iov_to_buf(sc->rxdiov, niov, 0, sc->rxbuf, cap);
+		vq_unpop(vq, n);
+		sc->rxlen = (size_t)r;
+		return RXD_PENDING;
+	}
+	left = (size_t)r;
+	for (used = 0; left; used++) {
+		sc->used[used].len = (uint32_t)MIN(left, sc->rxdcap[used]);
+		left -= sc->used[used].len;
+	}
+	vq_unpop(vq, n - used);
+	/* the header sits in the first chain (at least NET_HDR bytes) */
+	if (!sc->guest_csum) {
+		vq_iov_slice(sc->rxdiov, sc->rxdnin[0], 0, 1, s, 1);
+		*(uint8_t *)s[0].iov_base = 0; /* no DATA_VALID/NEEDS_CSUM without GUEST_CSUM */
+	}
+	if (vq_iov_slice(sc->rxdiov, sc->rxdnin[0], 10, 2, s, 2) == 2) {
+		*(uint8_t *)s[0].iov_base = (uint8_t)used;
+		*(uint8_t *)s[1].iov_base = (uint8_t)(used >> 8);
+	} else {
+		put_le16(s[0].iov_base, (uint16_t)used); /* num_buffers (le16 at 10) */
+	}
+	vq_push_n(vq, sc->used, used);
+	*len = (size_t)r;
+	return RXD_DONE;
+}
+
 /* Move frames from the backend to the guest (v->lock held). */
 static void net_rx(struct net *sc)
 {
 	struct virtqueue *vq = &sc->v.vq[NET_RXQ];
-	unsigned frames = 0;
-	size_t bytes = 0;
+	unsigned frames = 0, rounds = 0;
+	size_t bytes = 0, len = 0;
 	bool retried = false;
 
 	if (!sc->running || !vq->enabled)
 		return;
-	while (frames < NET_MAX_FRAMES) {
-		if (!sc->rxlen) {
-			ssize_t r = read(sc->fd, sc->rxbuf, NET_RXBUF);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0) {
-				if (errno != EAGAIN)
-					log_rl(&sc->rl, LOG_WARN, "virtio-net: backend read: %s",
-					       strerror(errno));
+	while (rounds++ < NET_MAX_FRAMES) {
+		bool delivered;
+
+		if (sc->rxlen) {
+			delivered = net_deliver(sc);
+			len = sc->rxlen;
+			if (delivered)
+				sc->rxlen = 0;
+		} else {
+			/* Small frames are cheaper through the bounce buffer (a
+			 * read and a copy that stays in cache, against a readv
+			 * of two iovecs: ~100 ns more per frame measured at
+			 * 64 and 1514 bytes); large ones are not copied twice. */
+			int rc = sc->rxdn || sc->rxhint > NET_RXD_MIN ? net_rx_direct(sc, &len)
+								       : net_rx_bounce(sc);
+
+			if (rc == RXD_EMPTY)
 				break;
-			}
-			if (r < NET_HDR + 14)
-				continue; /* runt frame */
-			sc->rxlen = (size_t)r;
+			if (rc == RXD_DROPPED)
+				continue;
+			if (rc == RXD_PENDING)
+				continue; /* net_deliver takes it from the bounce buffer */
+			delivered = rc == RXD_DONE;
 		}
-		if (!net_deliver(sc)) {
+		if (!delivered) {
 			/*
 			 * Out of buffers: wait for a kick, unless one just came.
 			 * Retry once only: the chains net_deliver gave back count
@@ -190,8 +366,7 @@ static void net_rx(struct net *sc)
 			break;
 		}
 		retried = false;
-		bytes += sc->rxlen;
-		sc->rxlen = 0;
+		bytes += len;
 		frames++;
 	}
 	/* Polling pays for small frames, where a wake-up costs more than the
@@ -263,8 +438,20 @@ static void net_fd_event(void *opaque, uint32_t events)
 		}
 		if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 			net_rx(sc);
-			if (sc->rxpoll && __atomic_load_n(&sc->rx_progress, __ATOMIC_RELAXED))
+			if (sc->rxpoll && __atomic_load_n(&sc->rx_progress, __ATOMIC_RELAXED)) {
 				ev_poller_start(sc->rxpoll);
+				/*
+				 * While the poller runs the fd is out of epoll: a
+				 * host sender then finds no waiter on the tap and
+				 * skips the wake-up path for each frame (~10% of
+				 * its cost per 64-byte frame, measured).
+				 */
+				if (!sc->tx_blocked && !sc->rx_polled &&
+				    ev_del_fd(sc->v.loop, sc->fd) == 0) {
+					sc->rx_polled = true;
+					sc->mask = 0;
+				}
+			}
 		}
 	}
 	virtio_unlock(&sc->v);
@@ -272,7 +459,7 @@ static void net_fd_event(void *opaque, uint32_t events)
 
 /*
  * Tap polling (virtio.poll_us): after a wake-up that delivered small frames
- * the loop keeps looking at the tap (epoll_wait with timeout 0, sched_yield
+ * the loop keeps reading the tap itself (the fd out of epoll, sched_yield
  * on empty rounds) until no frame came for the window. A host sender that
  * shares our CPU then runs on without waking us per few frames (each
  * wake-up a pair of context switches, and a preemption of the sender), and
@@ -284,12 +471,33 @@ static bool net_rx_poll(void *opaque)
 {
 	struct net *sc = opaque;
 
+	virtio_lock(&sc->v);
+	if (sc->rx_polled && sc->running && !sc->rx_stalled)
+		net_rx(sc);
+	virtio_unlock(&sc->v);
 	return __atomic_exchange_n(&sc->rx_progress, false, __ATOMIC_RELAXED);
 }
 
 static bool net_rx_poll_end(void *opaque)
 {
-	(void)opaque;
+	struct net *sc = opaque;
+
+	virtio_lock(&sc->v);
+	if (sc->rx_polled) {
+		uint32_t m = 0;
+
+		if (sc->running && !sc->rx_stalled)
+			m |= EPOLLIN;
+		if (sc->running && sc->tx_blocked)
+			m |= EPOLLOUT;
+		if (ev_add_fd(sc->v.loop, sc->fd, m, net_fd_event, sc) == 0) {
+			sc->rx_polled = false;
+			sc->mask = m;
+		} else {
+			log_rl(&sc->rl, LOG_WARN, "virtio-net: cannot watch the backend again");
+		}
+	}
+	virtio_unlock(&sc->v);
 	return false; /* the fd watch is on: the next frame wakes the loop */
 }
 
@@ -323,6 +531,7 @@ static void net_start(struct virtio_dev *v)
 	sc->rx_stalled = false;
 	sc->tx_blocked = false;
 	sc->rxlen = 0;
+	sc->rxdn = 0;
 	net_update_mask(sc);
 }
 
@@ -332,6 +541,7 @@ static void net_reset(struct virtio_dev *v)
 
 	sc->running = false;
 	sc->rxlen = 0;
+	sc->rxdn = 0; /* the queues start over */
 	net_update_mask(sc);
 }
 
@@ -340,7 +550,7 @@ static void net_destroy(struct virtio_dev *v)
 	struct net *sc = container_of(v, struct net, v);
 
 	ev_poller_free(sc->rxpoll);
-	if (sc->watched)
+	if (sc->watched && !sc->rx_polled)
 		ev_del_fd(v->loop, sc->fd);
 	netbe_close(sc->be);
 	virtio_dev_fini(&sc->v);
