@@ -77,8 +77,7 @@ struct net {
 	uint8_t *rxbuf;
 	size_t rxlen;     /* pending frame (with header), 0: none */
 	size_t rxhint;    /* length of the last frame received (direct reads) */
-	unsigned rxdn, rxdniov; /* chains (and their iovecs) kept popped after EAGAIN */
-	size_t rxdcapsum;       /* their bytes */
+	unsigned rxdn;    /* chains kept popped after EAGAIN (direct reads) */
 	uint8_t mac[6];
 	uint16_t mtu;
 	struct iovec rxiov[NET_QSIZE];
@@ -95,8 +94,8 @@ const char *const net_config_keys[] = { "path", "backend", "mac", "mtu", NULL };
 
 static void net_fd_event(void *opaque, uint32_t events);
 
-/* v->lock held. */
-static void net_update_mask(struct net *sc)
+/* The fd events the device waits for (v->lock held). */
+static uint32_t net_wanted_events(const struct net *sc)
 {
 	uint32_t m = 0;
 
@@ -104,16 +103,29 @@ static void net_update_mask(struct net *sc)
 		m |= EPOLLIN;
 	if (sc->running && sc->tx_blocked)
 		m |= EPOLLOUT;
+	return m;
+}
+
+/* Put the fd back into epoll after the RX poller had it out (v->lock held). */
+static void net_rewatch(struct net *sc, uint32_t m)
+{
+	if (ev_add_fd(sc->v.loop, sc->fd, m, net_fd_event, sc) < 0) {
+		log_rl(&sc->rl, LOG_WARN, "virtio-net: cannot watch the backend again");
+		return;
+	}
+	sc->rx_polled = false;
+	sc->mask = m;
+}
+
+/* v->lock held. */
+static void net_update_mask(struct net *sc)
+{
+	uint32_t m = net_wanted_events(sc);
+
 	if (sc->rx_polled) {
 		/* the RX poller reads the fd; only a blocked TX needs epoll */
-		if (!(m & EPOLLOUT))
-			return;
-		if (ev_add_fd(sc->v.loop, sc->fd, m, net_fd_event, sc) < 0) {
-			log_rl(&sc->rl, LOG_WARN, "virtio-net: cannot watch the backend again");
-			return;
-		}
-		sc->rx_polled = false;
-		sc->mask = m;
+		if (m & EPOLLOUT)
+			net_rewatch(sc, m);
 		return;
 	}
 	if (sc->watched && m != sc->mask && ev_mod_fd(sc->v.loop, sc->fd, m) == 0)
@@ -213,16 +225,17 @@ static int net_rx_direct(struct net *sc, size_t *len)
 	struct virtqueue *vq = &sc->v.vq[NET_RXQ];
 	size_t want = NET_HDR + 18 + (size_t)sc->mtu, cap = 0, left;
 	unsigned n = sc->rxdn, niov = 0, used;
-	struct iovec s[2];
+	const uint8_t zero = 0;
+	uint8_t nbuf[2];
 	ssize_t r;
 	int rc;
 
 	/* chains popped by a read that found nothing are used first */
-	if (n) {
-		niov = sc->rxdniov;
-		cap = sc->rxdcapsum;
-		sc->rxdn = 0;
+	for (unsigned i = 0; i < n; i++) {
+		niov += sc->rxdnin[i];
+		cap += sc->rxdcap[i];
 	}
+	sc->rxdn = 0;
 	if (sc->mrg && sc->rxhint > want)
 		want = sc->rxhint;
 	while (cap < want && (sc->mrg || n == 0) && n < NET_QSIZE &&
@@ -265,8 +278,6 @@ static int net_rx_direct(struct net *sc, size_t *len)
 		/* Keep the chains for the next frame: a poll round that finds
 		 * nothing then costs one read, no pop and unpop. */
 		sc->rxdn = n;
-		sc->rxdniov = niov;
-		sc->rxdcapsum = cap;
 		return RXD_EMPTY;
 	}
 	if (r < NET_HDR + 14 || ((size_t)r > cap && (size_t)r > NET_RXBUF)) {
@@ -300,16 +311,10 @@ static int net_rx_direct(struct net *sc, size_t *len)
 	}
 	vq_unpop(vq, n - used);
 	/* the header sits in the first chain (at least NET_HDR bytes) */
-	if (!sc->guest_csum) {
-		vq_iov_slice(sc->rxdiov, sc->rxdnin[0], 0, 1, s, 1);
-		*(uint8_t *)s[0].iov_base = 0; /* no DATA_VALID/NEEDS_CSUM without GUEST_CSUM */
-	}
-	if (vq_iov_slice(sc->rxdiov, sc->rxdnin[0], 10, 2, s, 2) == 2) {
-		*(uint8_t *)s[0].iov_base = (uint8_t)used;
-		*(uint8_t *)s[1].iov_base = (uint8_t)(used >> 8);
-	} else {
-		put_le16(s[0].iov_base, (uint16_t)used); /* num_buffers (le16 at 10) */
-	}
+	if (!sc->guest_csum) /* no DATA_VALID/NEEDS_CSUM without GUEST_CSUM */
+		vq_iov_from_buf(sc->rxdiov, sc->rxdnin[0], 0, &zero, 1);
+	put_le16(nbuf, (uint16_t)used); /* num_buffers (le16 at offset 10) */
+	vq_iov_from_buf(sc->rxdiov, sc->rxdnin[0], 10, nbuf, 2);
 	vq_push_n(vq, sc->used, used);
 	*len = (size_t)r;
 	return RXD_DONE;
@@ -343,10 +348,9 @@ static void net_rx(struct net *sc)
 
 			if (rc == RXD_EMPTY)
 				break;
-			if (rc == RXD_DROPPED)
+			/* PENDING: net_deliver takes it from the bounce buffer */
+			if (rc == RXD_DROPPED || rc == RXD_PENDING)
 				continue;
-			if (rc == RXD_PENDING)
-				continue; /* net_deliver takes it from the bounce buffer */
 			delivered = rc == RXD_DONE;
 		}
 		if (!delivered) {
@@ -483,20 +487,8 @@ static bool net_rx_poll_end(void *opaque)
 	struct net *sc = opaque;
 
 	virtio_lock(&sc->v);
-	if (sc->rx_polled) {
-		uint32_t m = 0;
-
-		if (sc->running && !sc->rx_stalled)
-			m |= EPOLLIN;
-		if (sc->running && sc->tx_blocked)
-			m |= EPOLLOUT;
-		if (ev_add_fd(sc->v.loop, sc->fd, m, net_fd_event, sc) == 0) {
-			sc->rx_polled = false;
-			sc->mask = m;
-		} else {
-			log_rl(&sc->rl, LOG_WARN, "virtio-net: cannot watch the backend again");
-		}
-	}
+	if (sc->rx_polled)
+		net_rewatch(sc, net_wanted_events(sc));
 	virtio_unlock(&sc->v);
 	return false; /* the fd watch is on: the next frame wakes the loop */
 }
