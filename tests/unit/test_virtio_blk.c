@@ -374,6 +374,18 @@ static void done_cb(struct blkbe_req *r, int res)
 	__atomic_store_n(&r->len, res == 0 ? 1 : 2, __ATOMIC_SEQ_CST);
 }
 
+/* One backend request, waited for; it must succeed. */
+static void sync_io(struct blkbe *b, enum blkbe_op op, uint64_t offset,
+		    const struct iovec *iov, unsigned iovcnt)
+{
+	struct blkbe_req r = { .op = op, .offset = offset, .iov = iov, .iovcnt = iovcnt,
+			       .done = done_cb };
+
+	CHECK_EQ(blkbe_submit(b, &r), 0);
+	blkbe_drain(b);
+	CHECK_EQ(r.len, 1);
+}
+
 /* Backend directly: thread engine and O_DIRECT bounce buffers. */
 static void test_backend(void)
 {
@@ -390,18 +402,9 @@ static void test_backend(void)
 		char *p = buf + 3; /* deliberately misaligned */
 		memset(p, 'x', 4096);
 		struct iovec iov = { p, 4096 };
-		struct blkbe_req r = { .op = BLKBE_WRITE, .offset = 8192, .iov = &iov,
-				       .iovcnt = 1, .done = done_cb };
-		r.len = 0;
-		CHECK_EQ(blkbe_submit(b, &r), 0);
-		blkbe_drain(b);
-		CHECK_EQ(r.len, 1);
+		sync_io(b, BLKBE_WRITE, 8192, &iov, 1);
 		memset(p, 0, 4096);
-		r = (struct blkbe_req){ .op = BLKBE_READ, .offset = 8192, .iov = &iov,
-					.iovcnt = 1, .done = done_cb };
-		CHECK_EQ(blkbe_submit(b, &r), 0);
-		blkbe_drain(b);
-		CHECK_EQ(r.len, 1);
+		sync_io(b, BLKBE_READ, 8192, &iov, 1);
 		CHECK_EQ(p[0], 'x');
 		CHECK_EQ(p[4095], 'x');
 		blkbe_close(b);
@@ -434,37 +437,21 @@ static void test_backend_writes(void)
 		uint8_t sec[4096];
 		memset(sec, 'a' + (int)i, sizeof(sec));
 		struct iovec iov[2] = { { sec, 1024 }, { sec + 1024, 3072 } };
-		struct blkbe_req r = { .op = BLKBE_WRITE, .offset = (uint64_t)i * 8192,
-				       .iov = iov, .iovcnt = 2, .done = done_cb };
-		CHECK_EQ(blkbe_submit(b, &r), 0);
-		blkbe_drain(b);
-		CHECK_EQ(r.len, 1);
+		sync_io(b, BLKBE_WRITE, (uint64_t)i * 8192, iov, 2);
 	}
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (uint8_t)(i * 7);
 	struct iovec biov = { big, sizeof(big) };
-	struct blkbe_req w = { .op = BLKBE_WRITE, .offset = 512 * 1024, .iov = &biov,
-			       .iovcnt = 1, .done = done_cb };
-	CHECK_EQ(blkbe_submit(b, &w), 0);
-	blkbe_drain(b);
-	CHECK_EQ(w.len, 1);
+	sync_io(b, BLKBE_WRITE, 512 * 1024, &biov, 1);
 	for (unsigned i = 0; i < 16; i++) {
 		uint8_t sec[4096];
 		struct iovec iov = { sec, sizeof(sec) };
-		struct blkbe_req r = { .op = BLKBE_READ, .offset = (uint64_t)i * 8192,
-				       .iov = &iov, .iovcnt = 1, .done = done_cb };
-		CHECK_EQ(blkbe_submit(b, &r), 0);
-		blkbe_drain(b);
-		CHECK_EQ(r.len, 1);
+		sync_io(b, BLKBE_READ, (uint64_t)i * 8192, &iov, 1);
 		CHECK_EQ(sec[0], 'a' + i);
 		CHECK_EQ(sec[4095], 'a' + i);
 	}
 	struct iovec civ = { chk, sizeof(chk) };
-	struct blkbe_req r = { .op = BLKBE_READ, .offset = 512 * 1024, .iov = &civ,
-			       .iovcnt = 1, .done = done_cb };
-	CHECK_EQ(blkbe_submit(b, &r), 0);
-	blkbe_drain(b);
-	CHECK_EQ(r.len, 1);
+	sync_io(b, BLKBE_READ, 512 * 1024, &civ, 1);
 	CHECK(memcmp(big, chk, sizeof(big)) == 0);
 	blkbe_close(b);
 }

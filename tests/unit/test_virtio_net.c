@@ -24,19 +24,34 @@ struct nfx {
 	int peer;
 };
 
-static void nfx_init(struct nfx *f, uint64_t features)
+/* Device over a socketpair, virtio.poll_us = poll_ns, the device end's send
+ * buffer set to sndbuf unless 0; false if the device was not created. */
+static bool nfx_init_opts(struct nfx *f, uint64_t features, uint64_t poll_ns, int sndbuf)
 {
 	int sv[2];
 	char err[128];
-	struct virtio_env env = { .gm = &gm, .vm_name = "vm1", .slot = 2 };
+	struct virtio_env env = { .gm = &gm, .vm_name = "vm1", .slot = 2, .poll_ns = poll_ns };
 
 	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	if (sndbuf)
+		CHECK_EQ(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
 	f->loop = evloop_new();
 	env.loop = f->loop;
 	f->v = net_create_fd(&env, sv[0], false, err, sizeof(err));
 	CHECK(f->v != NULL);
 	f->peer = sv[1];
+	if (!f->v) {
+		evloop_free(f->loop);
+		close(f->peer);
+		return false;
+	}
 	CHECK(vqdrv_start(&f->d, &gm, f->v, features, 2, 64) & VIRTIO_S_DRIVER_OK);
+	return true;
+}
+
+static void nfx_init(struct nfx *f, uint64_t features)
+{
+	nfx_init_opts(f, features, 0, 0);
 }
 
 static void nfx_fini(struct nfx *f)
@@ -49,12 +64,27 @@ static void nfx_fini(struct nfx *f)
 static const uint64_t F_MRG = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(15) |
 			      VIRTIO_BIT(5) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
 
+/* Post n RX buffers of len bytes at RXB + 0x1000 * i and kick. */
+static void rx_post(struct vqdrv *d, unsigned n, uint32_t len)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct vqdrv_buf b = { RXB + 0x1000ULL * i, len, true };
+		vqdrv_add(d, 0, &b, 1);
+	}
+	vqdrv_kick(d, 0);
+}
+
+/* A frame of len bytes of tag after a zero 12-byte header, from the peer. */
 static void send_frame(int fd, size_t len, uint8_t tag)
 {
-	uint8_t buf[2048];
+	uint8_t *buf = malloc(12 + len);
+	CHECK(buf != NULL);
+	if (!buf)
+		return;
 	memset(buf, 0, 12);
 	memset(buf + 12, tag, len);
 	CHECK_EQ(send(fd, buf, 12 + len, 0), (ssize_t)(12 + len));
+	free(buf);
 }
 
 static void test_tx(void)
@@ -144,69 +174,42 @@ static uint64_t mono_ms(void)
 
 /*
  * virtio.poll_us: after a wake-up that delivered frames the loop keeps
- * looking at the backend (epoll_wait timeout 0) until the window passes
+ * reading the backend itself (the fd out of epoll) until the window passes
  * with no frame; then it blocks again. Off (0): it blocks at once.
  */
 static void test_rx_poll(void)
 {
 	for (int on = 0; on < 2; on++) {
-		int sv[2];
-		char err[128];
-		struct virtio_env env = { .gm = &gm, .vm_name = "vm1", .slot = 2,
-					  .poll_ns = on ? 300000000ULL : 0 };
-		struct vqdrv d;
+		struct nfx f;
 		uint32_t id = 0, len = 0;
 		uint64_t t;
 
-		CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-		env.loop = evloop_new();
-		struct virtio_dev *v = net_create_fd(&env, sv[0], false, err, sizeof(err));
-		CHECK(v != NULL);
-		if (!v)
+		if (!nfx_init_opts(&f, F_MRG, on ? 300000000ULL : 0, 0))
 			return;
-		CHECK(vqdrv_start(&d, &gm, v, F_MRG, 2, 64) & VIRTIO_S_DRIVER_OK);
-		for (int i = 0; i < 4; i++) {
-			struct vqdrv_buf b = { RXB + 0x1000ULL * (uint64_t)i, 2048, true };
-			vqdrv_add(&d, 0, &b, 1);
-		}
-		vqdrv_kick(&d, 0);
-		send_frame(sv[1], 60, 1);
-		evloop_run_once(env.loop, 1000);
-		CHECK(vqdrv_used(&d, 0, &id, &len));
+		rx_post(&f.d, 4, 2048);
+		send_frame(f.peer, 60, 1);
+		evloop_run_once(f.loop, 1000);
+		CHECK(vqdrv_used(&f.d, 0, &id, &len));
 		/* polling: no blocking while the window (300 ms) is open */
 		t = mono_ms();
-		evloop_run_once(env.loop, on ? 2000 : 300);
+		evloop_run_once(f.loop, on ? 2000 : 300);
 		if (on)
 			CHECK(mono_ms() - t < 1000);
 		else
 			CHECK(mono_ms() - t >= 250);
 		/* a frame in the window is taken by the next round */
-		send_frame(sv[1], 60, 2);
-		evloop_run_once(env.loop, 1000);
-		CHECK(vqdrv_used(&d, 0, &id, &len));
+		send_frame(f.peer, 60, 2);
+		evloop_run_once(f.loop, 1000);
+		CHECK(vqdrv_used(&f.d, 0, &id, &len));
 		CHECK_EQ(*(uint8_t *)gm_ptr(&gm, RXB + 0x1000ULL * id + 12, 1), 2);
 		/* window over with no frame: the loop blocks again */
 		usleep(400000);
-		evloop_run_once(env.loop, 0);
+		evloop_run_once(f.loop, 0);
 		t = mono_ms();
-		evloop_run_once(env.loop, 300);
+		evloop_run_once(f.loop, 300);
 		CHECK(mono_ms() - t >= 250);
-		virtio_dev_destroy(v);
-		evloop_free(env.loop);
-		close(sv[1]);
+		nfx_fini(&f);
 	}
-}
-
-static void send_big(int fd, size_t len, uint8_t tag)
-{
-	uint8_t *buf = malloc(12 + len);
-	CHECK(buf != NULL);
-	if (!buf)
-		return;
-	memset(buf, 0, 12);
-	memset(buf + 12, tag, len);
-	CHECK_EQ(send(fd, buf, 12 + len, 0), (ssize_t)(12 + len));
-	free(buf);
 }
 
 /* Take one frame from the used ring of a queue of 1 KiB buffers at
@@ -257,7 +260,7 @@ static void test_rx_direct(void)
 			posted++;
 		}
 		vqdrv_kick(&f.d, 0);
-		send_big(f.peer, sizes[i], (uint8_t)(i + 1));
+		send_frame(f.peer, sizes[i], (uint8_t)(i + 1));
 		evloop_run_once(f.loop, 0);
 		size_t got = rx_frame(&f, (uint8_t)(i + 1), &nbuf);
 		CHECK_EQ(got, sizes[i] + 12);
@@ -271,14 +274,14 @@ static void test_rx_direct(void)
 	vqdrv_add(&f.d, 0, &one, 1);
 	posted++;
 	vqdrv_kick(&f.d, 0);
-	send_big(f.peer, 64000, 0x70);
+	send_frame(f.peer, 64000, 0x70);
 	evloop_run_once(f.loop, 0);
 	CHECK_EQ(rx_frame(&f, 0x70, &nbuf), 64012);
 	CHECK_EQ(nbuf, 63);
 	total += nbuf;
 	/* One buffer left, a 5000-byte frame: read into it and the bounce
 	 * buffer, then it waits whole for more buffers (nothing dropped). */
-	send_big(f.peer, 5000, 0x71);
+	send_frame(f.peer, 5000, 0x71);
 	evloop_run_once(f.loop, 0);
 	CHECK(!vqdrv_used(&f.d, 0, NULL, NULL));
 	for (int i = 0; i < 4; i++) {
@@ -295,12 +298,8 @@ static void test_rx_direct(void)
 	/* Reset while chains are held from a read that found nothing: the
 	 * restarted queue starts over and works. */
 	CHECK(vqdrv_start(&f.d, &gm, f.v, F_MRG, 2, 64) & VIRTIO_S_DRIVER_OK);
-	for (int i = 0; i < 8; i++) {
-		struct vqdrv_buf b = { RXB + 0x1000ULL * (uint64_t)i, 1024, true };
-		vqdrv_add(&f.d, 0, &b, 1);
-	}
-	vqdrv_kick(&f.d, 0);
-	send_big(f.peer, 6000, 0x72);
+	rx_post(&f.d, 8, 1024);
+	send_frame(f.peer, 6000, 0x72);
 	evloop_run_once(f.loop, 0);
 	CHECK_EQ(rx_frame(&f, 0x72, &nbuf), 6012);
 	CHECK_EQ(nbuf, 6);
@@ -314,58 +313,42 @@ static void test_rx_direct(void)
  */
 static void test_rx_poll_tx_blocked(void)
 {
-	int sv[2], small = 4096;
-	char err[128];
-	struct virtio_env env = { .gm = &gm, .vm_name = "vm1", .slot = 2,
-				  .poll_ns = 2000000000ULL };
-	struct vqdrv d;
+	struct nfx f;
 	uint32_t id = 0, len = 0;
 	uint8_t got[2048];
 	unsigned done = 0, recvd = 0;
 
-	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	CHECK_EQ(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
-	env.loop = evloop_new();
-	struct virtio_dev *v = net_create_fd(&env, sv[0], false, err, sizeof(err));
-	CHECK(v != NULL);
-	if (!v)
+	if (!nfx_init_opts(&f, F_MRG, 2000000000ULL, 4096))
 		return;
-	CHECK(vqdrv_start(&d, &gm, v, F_MRG, 2, 64) & VIRTIO_S_DRIVER_OK);
-	for (int i = 0; i < 4; i++) {
-		struct vqdrv_buf b = { RXB + 0x1000ULL * (uint64_t)i, 2048, true };
-		vqdrv_add(&d, 0, &b, 1);
-	}
-	vqdrv_kick(&d, 0);
-	send_frame(sv[1], 60, 1);
-	evloop_run_once(env.loop, 1000); /* frame delivered, poller on */
-	CHECK(vqdrv_used(&d, 0, &id, &len));
+	rx_post(&f.d, 4, 2048);
+	send_frame(f.peer, 60, 1);
+	evloop_run_once(f.loop, 1000); /* frame delivered, poller on */
+	CHECK(vqdrv_used(&f.d, 0, &id, &len));
 	memset(gm_ptr(&gm, TXB, 32 * 0x1000), 0, 32 * 0x1000);
 	for (int i = 0; i < 32; i++) {
 		struct vqdrv_buf b = { TXB + 0x1000ULL * (uint64_t)i, 1012, false };
-		vqdrv_add(&d, 1, &b, 1);
+		vqdrv_add(&f.d, 1, &b, 1);
 	}
-	vqdrv_kick(&d, 1); /* the socket takes a few: TX blocks */
+	vqdrv_kick(&f.d, 1); /* the socket takes a few: TX blocks */
 	uint64_t t = mono_ms();
 	for (int round = 0; round < 200 && done < 32; round++) {
-		while (recv(sv[1], got, sizeof(got), MSG_DONTWAIT) > 0)
+		while (recv(f.peer, got, sizeof(got), MSG_DONTWAIT) > 0)
 			recvd++;
-		evloop_run_once(env.loop, 10);
-		while (vqdrv_used(&d, 1, &id, &len))
+		evloop_run_once(f.loop, 10);
+		while (vqdrv_used(&f.d, 1, &id, &len))
 			done++;
 	}
-	while (recv(sv[1], got, sizeof(got), MSG_DONTWAIT) > 0)
+	while (recv(f.peer, got, sizeof(got), MSG_DONTWAIT) > 0)
 		recvd++;
 	CHECK_EQ(done, 32);
 	CHECK_EQ(recvd, 32);
 	CHECK(mono_ms() - t < 1500); /* well inside the 2 s poll window */
 	/* RX still works with the fd back in epoll */
-	send_frame(sv[1], 60, 2);
-	evloop_run_once(env.loop, 100);
-	evloop_run_once(env.loop, 100);
-	CHECK(vqdrv_used(&d, 0, &id, &len));
-	virtio_dev_destroy(v);
-	evloop_free(env.loop);
-	close(sv[1]);
+	send_frame(f.peer, 60, 2);
+	evloop_run_once(f.loop, 100);
+	evloop_run_once(f.loop, 100);
+	CHECK(vqdrv_used(&f.d, 0, &id, &len));
+	nfx_fini(&f);
 }
 
 static void test_rx_nomrg(void)
