@@ -301,8 +301,10 @@ static const unsigned long sb_ioctls[] = {
 	KVM_SIGNAL_MSI, KVM_IOEVENTFD, KVM_SET_USER_MEMORY_REGION,
 	/* IOAPIC redirection entries mirrored as MSI routes (EOI exits) */
 	KVM_SET_GSI_ROUTING,
-	/* tap: the offloads the guest negotiated */
-	TUNSETOFFLOAD,
+	/* tap: the offloads the guest negotiated; the steering program taken
+	 * off at exit (fd -1: no new program can be attached, as bpf() is
+	 * not allowed) */
+	TUNSETOFFLOAD, TUNSETSTEERINGEBPF,
 	/* terminals: isatty/tcgetattr, raw mode and its restore */
 	TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ,
 	/* pty consoles at exit: unread output, a slave fd of our own master

@@ -441,22 +441,14 @@ static void test_tap(void)
 	struct virtio_env env = { .gm = &gm, .loop = loop, .vm_name = "vm1", .slot = 2 };
 	config_set(c, NODE ".path", "tap97");
 	config_set(c, NODE ".mtu", "9000");
-	/* the debug log tells whether the steering program went on the tap */
+	/* the debug log tells whether the steering program went on the tap,
+	 * and came off it again when the device went away (tap97 is not
+	 * persistent here, but a user's tap would keep the program) */
 	FILE *logf = tmpfile();
 	CHECK(logf != NULL);
 	log_set_file(logf); /* the file gets every level */
 	struct virtio_dev *v = net_create(&env, c, NODE, err, sizeof(err));
-	log_set_file(NULL);
-	if (logf && v) {
-		char line[512];
-		bool steered = false;
-		rewind(logf);
-		while (fgets(line, sizeof(line), logf))
-			steered |= strstr(line, "tap97: steering program attached") != NULL;
-		CHECK(steered);
-	}
-	if (logf)
-		fclose(logf);
+	bool created = v != NULL;
 	if (!v) {
 		printf("test_tap: skipped (%s)\n", err);
 	} else {
@@ -466,6 +458,20 @@ static void test_tap(void)
 		CHECK(vqdrv_start(&d, &gm, v, ~0ULL, 2, 64) & VIRTIO_S_DRIVER_OK);
 		virtio_dev_destroy(v);
 	}
+	log_set_file(NULL);
+	if (logf && created) {
+		char line[512];
+		bool on = false, off = false;
+		rewind(logf);
+		while (fgets(line, sizeof(line), logf)) {
+			on |= strstr(line, "tap97: steering program attached") != NULL;
+			off |= strstr(line, "tap97: steering program detached") != NULL;
+		}
+		CHECK(on);
+		CHECK(off);
+	}
+	if (logf)
+		fclose(logf);
 	config_free(c);
 	evloop_free(loop);
 }

@@ -22,6 +22,7 @@ struct netbe {
 	int fd;
 	bool tap;
 	bool offloads;
+	bool steered;     /* our steering program is on the tap */
 	char name[IFNAMSIZ];
 };
 
@@ -56,9 +57,11 @@ static void netbe_up(const char *name)
  * single queue (no IFF_MULTI_QUEUE), so a two-instruction socket-filter
  * program that returns queue 0 gives the same answer for less: about a
  * tenth of a small frame's cost to the host sender, measured. Needs
- * CAP_BPF (root); without it the tap just keeps hashing.
+ * CAP_BPF (root); without it the tap just keeps hashing. The program stays
+ * with the interface, not our fd: netbe_close takes it off again, so a
+ * persistent tap is left as we found it. Returns whether it went on.
  */
-static void netbe_tap_steer(int fd, const char *name)
+static bool netbe_tap_steer(int fd, const char *name)
 {
 	struct bpf_insn prog[2] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
@@ -76,13 +79,15 @@ static void netbe_tap_steer(int fd, const char *name)
 	if (pfd < 0) {
 		log_debug("%s: no steering program (%s): the tap hashes each frame",
 			  name, strerror(errno));
-		return;
+		return false;
 	}
-	if (ioctl(fd, TUNSETSTEERINGEBPF, &pfd) < 0)
+	bool ok = ioctl(fd, TUNSETSTEERINGEBPF, &pfd) == 0;
+	if (!ok)
 		log_debug("%s: TUNSETSTEERINGEBPF: %s", name, strerror(errno));
 	else
 		log_debug("%s: steering program attached (one queue, no flow hashing)", name);
 	close(pfd); /* the tap holds its own reference */
+	return ok;
 }
 
 struct netbe *netbe_tap_open(const char *name, char *err, size_t errlen)
@@ -123,7 +128,7 @@ struct netbe *netbe_tap_open(const char *name, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: out of memory", name);
 		goto err_fd;
 	}
-	netbe_tap_steer(fd, name);
+	nb->steered = netbe_tap_steer(fd, name);
 	nb->fd = fd;
 	nb->tap = true;
 	nb->offloads = true;
@@ -152,6 +157,15 @@ void netbe_close(struct netbe *nb)
 {
 	if (!nb)
 		return;
+	if (nb->steered) {
+		int none = -1;
+
+		if (ioctl(nb->fd, TUNSETSTEERINGEBPF, &none) < 0)
+			log_debug("%s: steering program not taken off: %s", nb->name,
+				  strerror(errno));
+		else
+			log_debug("%s: steering program detached", nb->name);
+	}
 	close(nb->fd);
 	free(nb);
 }
